@@ -60,6 +60,8 @@ export type Decision =
       readonly bearerError: 'invalid_token' | 'invalid_request' | undefined;
       /** Policy/rule that denied, for logs. */
       readonly rule: string | undefined;
+      /** `realm` for `www-authenticate`: scheme://host + normalised path, never the query (security.md §0.10). */
+      readonly realm: string | undefined;
     };
 
 /** Builds a deny decision. */
@@ -77,5 +79,6 @@ export function deny(
     message,
     rule,
     bearerError: bearerError ?? (status === 401 ? 'invalid_token' : undefined),
+    realm: undefined,
   };
 }
