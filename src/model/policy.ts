@@ -1,3 +1,4 @@
+import type { UsableKey } from './jwk.js';
 import type { Predicate, StringMatcher } from './matcher.js';
 
 /** Where a token may be found in a request. */
@@ -17,9 +18,6 @@ export const DEFAULT_LOCATIONS: readonly TokenLocation[] = Object.freeze([
   Object.freeze({ kind: 'query', name: 'access_token' }),
 ]);
 
-/** A JSON Web Key as found in a key set (public members only are used). */
-export type Jwk = Readonly<Record<string, unknown>>;
-
 /** TLS settings for fetching a remote key set. */
 export interface TlsSettings {
   /** false ⇒ certificate verification disabled (logged loudly). */
@@ -31,7 +29,7 @@ export interface TlsSettings {
 /** Where a provider's keys come from. */
 export type KeySource =
   /** Keys given in the configuration (Istio `jwks`, Airlock local JWKS file). */
-  | { readonly kind: 'inline'; readonly keys: readonly Jwk[]; readonly origin: string }
+  | { readonly kind: 'inline'; readonly keys: readonly UsableKey[]; readonly origin: string }
   /** A JWKS URI fetched and cached by the key store (`check/jwks.ts`). */
   | {
       readonly kind: 'remote';
