@@ -40,7 +40,7 @@ metadata:
   name: ${extra.name ?? 'httpbin'}
   namespace: test
 spec:
-  hosts: [${extra.host ?? HOST}]
+  hosts: ['${extra.host ?? HOST}']
   gateway: kyma-system/kyma-gateway
   service: { name: httpbin, port: 8000 }
   rules:
