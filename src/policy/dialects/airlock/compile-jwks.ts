@@ -1,10 +1,10 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { checkJwk, checkJwks } from '../../../model/jwk.js';
-import type { Jwk, KeySource, TlsSettings } from '../../../model/policy.js';
+import { checkJwks } from '../../../model/jwk.js';
+import type { KeySource, TlsSettings } from '../../../model/policy.js';
 import type { ConfigIssue } from '../../config-issue.js';
 import { issueAt } from '../../matchers.js';
 import type { CompileContext } from '../types.js';
-import { parsePositiveDuration } from './duration.js';
+import { parsePositiveDuration } from '../../duration.js';
 import type { JWKS, JWKSLocal, JWKSRemote } from './jwks-schema.js';
 import type { Parsed } from './parsed.js';
 
@@ -15,7 +15,6 @@ export function secretFile(secretName: string, key: string): string {
 
 /** Upper bound for a local key set file, the same as for a fetched one (security.md §2.2). */
 const MAX_JWKS_BYTES = 512 * 1024;
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth'];
 
 /** Compiles a `JWKS` into a key source; undefined (with issues) when it cannot be used. */
 export function compileJwks(p: Parsed<JWKS>, context: CompileContext, issues: ConfigIssue[]): KeySource | undefined {
@@ -54,15 +53,7 @@ function compileLocal(p: Parsed<JWKS>, local: JWKSLocal, context: CompileContext
     issues.push(issueAt(p.doc, at, `JWKS file ${file}: ${checked.error}`));
     return undefined;
   }
-  const raw = (json as { keys: unknown[] }).keys;
-  const keys: Jwk[] = [];
-  for (const k of raw) {
-    if (!checkJwk(k).ok) continue;
-    const copy: Record<string, unknown> = { ...(k as Record<string, unknown>) };
-    if (copy['kty'] !== 'oct') for (const m of PRIVATE_MEMBERS) delete copy[m];
-    keys.push(Object.freeze(copy));
-  }
-  return { kind: 'inline', keys, origin: `${p.key} (${file})` };
+  return { kind: 'inline', keys: checked.keys, origin: `${p.key} (${file})` };
 }
 
 function compileRemote(p: Parsed<JWKS>, remote: JWKSRemote, context: CompileContext, issues: ConfigIssue[]): KeySource | undefined {

@@ -2,7 +2,7 @@ import type { StringMatcher } from '../../../model/matcher.js';
 import type { Authenticator, JwtProvider, KeySource, TokenLocation } from '../../../model/policy.js';
 import type { ConfigIssue } from '../../config-issue.js';
 import { asciiLower, issueAt, sanitizeAudience } from '../../matchers.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../../duration.js';
 import type { ExtractionSource, JWT } from './jwt-schema.js';
 import { type Parsed, refKey } from './parsed.js';
 import { toStringMatcher } from './string-matcher.js';
