@@ -73,7 +73,7 @@ function validateJwt(doc: RawDocument, jwt: JwtConfig, at: PropertyKey[]): Confi
         issueAt(
           doc,
           [...a, 'fromParameters'],
-          'fromParameters is the spelling of Kyma\'s guide, not a CRD field (Kubernetes would drop it silently and Kyma would read the default locations); read here as fromParams',
+          'fromParameters is the spelling of Kyma\'s guide, not a CRD field (Kubernetes would drop it silently, so Kyma would not read this parameter); read here as fromParams',
           'warning',
         ),
       );
@@ -81,15 +81,15 @@ function validateJwt(doc: RawDocument, jwt: JwtConfig, at: PropertyKey[]): Confi
     const headers = auth.fromHeaders ?? [];
     const params = paramsOf(auth) ?? [];
     const paramsField = auth.fromParams !== undefined ? 'fromParams' : 'fromParameters';
-    // Kyma jwt.go hasInvalidAuthentications: no mixing across the rule's authentications, one entry each.
-    if (headers.length > 0) {
-      if (hasParams) issues.push(issueAt(doc, [...a, 'fromHeaders'], 'mixture of multiple fromHeaders and fromParams is not supported'));
-      hasHeaders = true;
+    // Kyma jwt.go hasInvalidAuthentications: fromHeaders and fromParams never together in one rule, not even in
+    // one authentication. The guide's `fromParameters` next to fromHeaders (seed 000) is read as both locations.
+    const mixed = 'mixture of multiple fromHeaders and fromParams is not supported';
+    if (headers.length > 0 && hasParams) issues.push(issueAt(doc, [...a, 'fromHeaders'], mixed));
+    if (params.length > 0 && (hasHeaders || (headers.length > 0 && paramsField === 'fromParams'))) {
+      issues.push(issueAt(doc, [...a, paramsField], mixed));
     }
-    if (params.length > 0) {
-      if (hasHeaders) issues.push(issueAt(doc, [...a, paramsField], 'mixture of multiple fromHeaders and fromParams is not supported'));
-      hasParams = true;
-    }
+    hasHeaders ||= headers.length > 0;
+    hasParams ||= params.length > 0;
     if (headers.length > 1) issues.push(issueAt(doc, [...a, 'fromHeaders'], 'multiple fromHeaders are not supported'));
     if (params.length > 1) issues.push(issueAt(doc, [...a, paramsField], 'multiple fromParams are not supported'));
     headers.forEach((h, n) => {

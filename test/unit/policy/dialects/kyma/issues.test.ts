@@ -85,6 +85,12 @@ const errorCases: IssueCase[] = [
     message: /mixture/,
   },
   {
+    name: 'fromHeaders and fromParams in one authentication (Kyma rejects it too)',
+    yaml: apiRule(`- path: /a\n  methods: [GET]\n  ${auth('fromHeaders: [{ name: x }]\nfromParams: [t]')}`),
+    path: 'spec.rules[0].jwt.authentications[0].fromParams',
+    message: /mixture/,
+  },
+  {
     name: 'fromParams and fromParameters both',
     yaml: apiRule(`- path: /a\n  methods: [GET]\n  ${auth('fromParams: [a]\nfromParameters: [a]')}`),
     path: 'spec.rules[0].jwt.authentications[0].fromParameters',
@@ -142,6 +148,12 @@ describe('accepted, with a warning', () => {
     {
       name: 'fromParameters (not a CRD field: Kubernetes would drop it)',
       yaml: apiRule(`- path: /a\n  methods: [GET]\n  ${auth('fromParameters: [access_token]')}`),
+      path: 'spec.rules[0].jwt.authentications[0].fromParameters',
+      message: /read here as fromParams/,
+    },
+    {
+      name: 'fromHeaders with fromParameters in one authentication (seed 000): both locations',
+      yaml: apiRule(`- path: /a\n  methods: [GET]\n  ${auth('fromHeaders: [{ name: X-JWT-Assertion, prefix: "Kyma " }]\nfromParameters: [access_token]')}`),
       path: 'spec.rules[0].jwt.authentications[0].fromParameters',
       message: /read here as fromParams/,
     },
