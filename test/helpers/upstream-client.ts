@@ -186,7 +186,7 @@ export interface AuthzClient {
   check(req: object, options?: CallOptions): Promise<CheckResponseObject>;
   /** Health/Check; resolves with the status name (`SERVING`, `NOT_SERVING`); rejects on a gRPC error (NOT_FOUND). */
   health(service: string, options?: CallOptions): Promise<string>;
-  /** Health/Watch: the server stream, each message `{ status: '<name>' }`. Cancel it when done. */
+  /** Health/Watch: the server stream, each message `{ status: '<name>' }`; the end shows as a 'status' event. Cancel it when done. */
   watchHealth(service: string): ClientReadableStream<{ status: string }>;
   /** Sends `bytes` as the raw message of a unary call to `path`; resolves with the raw response bytes. */
   callRaw(path: string, bytes: Buffer, options?: CallOptions): Promise<Buffer>;
@@ -224,8 +224,12 @@ export function createAuthzClient(port: number, host = '127.0.0.1'): AuthzClient
       const res = (await unary(client, healthCheck, { service }, options)) as { status?: unknown };
       return String(res.status);
     },
-    watchHealth: (service) =>
-      client.makeServerStreamRequest(healthWatch.path, healthWatch.requestSerialize, healthWatch.responseDeserialize, { service }) as ClientReadableStream<{ status: string }>,
+    watchHealth: (service) => {
+      const stream = client.makeServerStreamRequest(healthWatch.path, healthWatch.requestSerialize, healthWatch.responseDeserialize, { service });
+      // cancel() ends the stream with a CANCELLED 'error' event; without a listener that would be an uncaught error.
+      stream.on('error', () => undefined);
+      return stream as ClientReadableStream<{ status: string }>;
+    },
     callRaw: (path, bytes, options) =>
       unary(client, { path, requestSerialize: identity, responseDeserialize: identity }, bytes, options),
     close: () => client.close(),
