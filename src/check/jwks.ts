@@ -214,7 +214,7 @@ export class KeyStore {
     try {
       const uri = s.kind === 'remote' ? s.uri : await discoverJwksUri(s.issuer, rules);
       const checked = checkJwks(await fetchJson(uri, rules), true);
-      for (const w of checked.warnings) this.options.onWarn({ jwks: redactUri(e.key) }, w);
+      for (const w of checked.warnings) this.options.onWarn({ jwksUri: redactUri(e.key) }, w);
       if (checked.error !== undefined) throw new Error(checked.error);
       const same = e.set !== undefined && JSON.stringify(e.set.keys) === JSON.stringify(checked.keys);
       if (!same) e.set = { generation: ++generationCounter, keys: checked.keys };
@@ -226,7 +226,7 @@ export class KeyStore {
       e.failures += 1;
       e.lastError = err instanceof Error ? err.message : String(err);
       this.options.onFetch(e.key, 'failure', e.lastError);
-      this.options.onWarn({ jwks: redactUri(e.key), error: e.lastError, stale: e.set !== undefined }, 'jwks fetch failed');
+      this.options.onWarn({ jwksUri: redactUri(e.key), error: e.lastError, stale: e.set !== undefined }, 'jwks fetch failed');
     } finally {
       e.attempted = true;
     }
