@@ -8,9 +8,13 @@ import { parsePositiveDuration } from '../../duration.js';
 import type { JWKS, JWKSLocal, JWKSRemote } from './jwks-schema.js';
 import type { Parsed } from './parsed.js';
 
-/** Where a Secret's keys live outside Kubernetes: `secrets/<name>/<key>`, next to the document (a volume mount). */
+/**
+ * Where a Secret's keys live outside Kubernetes: `.secrets/<name>/<key>` next to the document, as a Secret volume
+ * mounted there would lay them out. The dot keeps the policy reader out of it (it skips dot entries), so a
+ * `jwks.json` is never mistaken for a policy document.
+ */
 export function secretFile(secretName: string, key: string): string {
-  return `secrets/${secretName}/${key}`;
+  return `.secrets/${secretName}/${key}`;
 }
 
 /** Upper bound for a local key set file, the same as for a fetched one (security.md §2.2). */

@@ -3,13 +3,13 @@ import { durationSchema, exactlyOne, metadataSchema, nameRefSchema } from './com
 
 /**
  * `microgateway.airlock.com/v1alpha1` `JWKS` (CRD jwks.microgateway.airlock.com, semantics.md §5.1).
- * Outside Kubernetes a Secret is a folder: `local.secretRef.name: idp-keys` reads `secrets/idp-keys/jwks.json`
- * next to the document; `local.jwksFile` (our extension) names the file directly.
+ * Outside Kubernetes a Secret is a folder: `local.secretRef.name: idp-keys` reads `.secrets/idp-keys/jwks.json`
+ * next to the document; `local.jwksFile` (our extension) names the file directly, relative to the document.
  */
 
 const emptySchema = z.strictObject({});
 
-/** A CA certificate: the Secret's `ca.crt` (as `secrets/<name>/ca.crt`) or, our extension, a PEM file path. */
+/** A CA certificate: the Secret's `ca.crt` (as `.secrets/<name>/ca.crt`) or, our extension, a PEM file path. */
 const trustedCertificateSchema = z
   .strictObject({ secretRef: nameRefSchema.optional(), file: z.string().min(1).optional() })
   .superRefine((c, ctx) => exactlyOne(c, ['secretRef', 'file'], ctx));

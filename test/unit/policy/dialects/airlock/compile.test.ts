@@ -33,8 +33,8 @@ describe('JWKS key sources', () => {
     expect(k.keys.map((u) => [u.kid, u.kty])).toEqual([['k1', 'RSA']]);
     expect(k.keys[0]?.algs).toContain('RS256');
   });
-  it('a Secret reference reads secrets/<name>/jwks.json next to the document', () => {
-    const k = keysOf('{ local: { secretRef: { name: idp } } }', { 'secrets/idp/jwks.json': KEYS_JSON });
+  it('a Secret reference reads .secrets/<name>/jwks.json next to the document', () => {
+    const k = keysOf('{ local: { secretRef: { name: idp } } }', { '.secrets/idp/jwks.json': KEYS_JSON });
     expect(k.kind === 'inline' ? k.keys.length : -1).toBe(1);
   });
   it('private key members are dropped from local keys, with a warning', () => {
@@ -66,8 +66,8 @@ describe('JWKS key sources', () => {
   it('a custom trusted CA names a PEM file, resolved next to the document', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     const provider = '{ remote: { uri: https://idp/jwks, tls: { certificateVerification: { custom: { trustedCA: { certificates: [{ secretRef: { name: idp-ca } }] } } } } } }';
-    const k = keysOf(provider, { ...FILES, 'secrets/idp-ca/ca.crt': pem });
-    expect(k.kind === 'remote' ? k.tls : undefined).toEqual({ verify: true, caFile: expect.stringMatching(/policies\/secrets\/idp-ca\/ca\.crt$/) as unknown });
+    const k = keysOf(provider, { ...FILES, '.secrets/idp-ca/ca.crt': pem });
+    expect(k.kind === 'remote' ? k.tls : undefined).toEqual({ verify: true, caFile: expect.stringMatching(/policies\/\.secrets\/idp-ca\/ca\.crt$/) as unknown });
   });
   it('plain http is accepted with a warning', () => {
     const yaml = preamble().replace('provider:\n    local: { jwksFile: keys.json }', 'provider: { remote: { uri: http://idp/jwks } }');

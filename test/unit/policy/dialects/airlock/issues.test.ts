@@ -33,7 +33,7 @@ describe('JWKS', () => {
     { name: 'a zero timeout', yaml: jwks("provider: { remote: { uri: https://idp/jwks, timeouts: { connect: '0s' } } }"), expected: ['spec.provider.remote.timeouts.connect: duration "0s" must be greater than 0'] },
     { name: 'a timeout that is not a duration', yaml: jwks('provider: { remote: { uri: https://idp/jwks, timeouts: { maxDuration: 5 } } }'), expected: ['spec.provider.remote.timeouts.maxDuration: Invalid input'] },
     { name: 'a missing local file', yaml: jwks('provider: { local: { jwksFile: missing.json } }'), expected: ['spec.provider.local.jwksFile: cannot read JWKS file missing.json'] },
-    { name: 'a Secret reference is read from secrets/<name>/jwks.json', yaml: jwks('provider: { local: { secretRef: { name: idp } } }'), expected: ['spec.provider.local.secretRef: cannot read JWKS file secrets/idp/jwks.json'] },
+    { name: 'a Secret reference is read from .secrets/<name>/jwks.json', yaml: jwks('provider: { local: { secretRef: { name: idp } } }'), expected: ['spec.provider.local.secretRef: cannot read JWKS file .secrets/idp/jwks.json'] },
     { name: 'pinning is refused rather than ignored', yaml: jwks('provider: { remote: { uri: https://idp/jwks, tls: { certificateVerification: { custom: { certificatePinning: { allowedHashes: [ab] } } } } } }'), expected: ['certificatePinning: certificatePinning is not supported'] },
     { name: 'a protocol range is refused rather than ignored', yaml: jwks("provider: { remote: { uri: https://idp/jwks, tls: { protocol: { minimum: TLSv1_3 } } } }"), expected: ['spec.provider.remote.tls.protocol: protocol is not supported'] },
   ]);
