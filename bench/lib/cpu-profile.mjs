@@ -1,0 +1,46 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time per function, biggest first.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { REPO_ROOT } from './proto.mjs';
+
+/** Top `limit` functions by self time: `{ name, location, selfMs, percent }`, plus the total sampled time. */
+export function topSelfTime(file, limit = 15) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map();
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (deltas[i] ?? 0));
+  }
+  const grouped = new Map();
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    const frame = byNode.get(id)?.callFrame;
+    if (frame === undefined) continue;
+    totalUs += us;
+    const name = frame.functionName || '(anonymous)';
+    const location = frame.url ? `${shorten(frame.url)}:${frame.lineNumber + 1}` : '';
+    const key = `${name} ${location}`;
+    grouped.set(key, { name, location, us: (grouped.get(key)?.us ?? 0) + us });
+  }
+  const rows = [...grouped.values()].sort((a, b) => b.us - a.us).slice(0, limit);
+  return {
+    totalMs: totalUs / 1000,
+    rows: rows.map((r) => ({ name: r.name, location: r.location, selfMs: r.us / 1000, percent: (100 * r.us) / totalUs })),
+  };
+}
+
+function shorten(url) {
+  const path = url.startsWith('file://') ? new URL(url).pathname : url;
+  return path.startsWith('/') ? relative(REPO_ROOT, path) : path;
+}
+
+/** The summary as printable lines. */
+export function formatTop(summary) {
+  const lines = [`  sampled ${summary.totalMs.toFixed(0)} ms`, '  self ms   self %  function  (location)'];
+  for (const r of summary.rows) {
+    lines.push(`  ${r.selfMs.toFixed(0).padStart(7)}  ${r.percent.toFixed(1).padStart(6)}%  ${r.name}  (${r.location || 'native'})`);
+  }
+  return lines;
+}

@@ -1,0 +1,114 @@
+// What bench and soak share: a temp world (issuers, JWKS server, policies) and the three kinds of children
+// (our service, the null server, load generators).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIssuers, startJwksServer } from './issuers.mjs';
+import { writePolicies } from './policies.mjs';
+import { forkReady, freePort, generatorClient, spawnTracked, stop, waitForHttp200 } from './processes.mjs';
+import { REPO_ROOT } from './proto.mjs';
+
+export const HOST = '127.0.0.1';
+
+/** Reads a number from the environment, with a default. */
+export function envNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+/** Temp dir, issuers, JWKS server and policy files. `cleanup()` closes and removes them. */
+export async function prepareWorld() {
+  const dir = mkdtempSync(join(tmpdir(), 'envoy-jwt-authz-bench-'));
+  const issuers = await createIssuers();
+  const jwks = await startJwksServer(issuers);
+  const policiesDir = join(dir, 'policies');
+  const written = writePolicies(policiesDir, issuers, jwks.uriOf);
+  return {
+    dir,
+    issuers,
+    jwks,
+    policiesDir,
+    written,
+    async cleanup() {
+      await jwks.close();
+      if (process.env.BENCH_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Which service binary to run: the built CLI, or the harness's stand-in (BENCH_SERVICE=fake). */
+function serviceEntry() {
+  if (process.env.BENCH_SERVICE === 'fake') return join(REPO_ROOT, 'bench', 'dev', 'fake-service.mjs');
+  const cli = join(REPO_ROOT, 'dist', 'cli.js');
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first (or BENCH_SERVICE=fake to test the harness)`);
+  return cli;
+}
+
+/**
+ * Starts our service as a child and waits for GET /readyz 200.
+ * @param {{ policiesDir: string, nodeArgs?: string[], env?: Record<string, string>, name?: string }} options
+ */
+export async function startOurs({ policiesDir, nodeArgs = [], env = {}, name = 'ours' }) {
+  const grpcPort = await freePort(HOST);
+  const httpPort = await freePort(HOST);
+  const args = [
+    ...nodeArgs,
+    serviceEntry(),
+    'serve',
+    '--policies',
+    policiesDir,
+    '--grpc-port',
+    String(grpcPort),
+    '--http-port',
+    String(httpPort),
+    '--host',
+    HOST,
+    '--log-level',
+    process.env.BENCH_LOG_LEVEL ?? 'warn',
+  ];
+  // Flags the bench does not set on the command line go through the service's AUTHZ_* variables.
+  const child = spawnTracked(process.execPath, args, name, {
+    cwd: REPO_ROOT,
+    env: { AUTHZ_DRAIN_DELAY: '0s', ...env },
+    echo: process.env.BENCH_VERBOSE === '1',
+  });
+  const httpUrl = `http://${HOST}:${httpPort}`;
+  await waitForHttp200(`${httpUrl}/readyz`, child, envNumber('BENCH_READY_TIMEOUT_MS', 30_000));
+  return { child, pid: child.pid, address: `${HOST}:${grpcPort}`, httpUrl, name };
+}
+
+/** Stops our service gracefully (a CPU profile is written on a clean exit), SIGKILL after `graceMs`. */
+export async function stopOurs(ours, graceMs = 10_000) {
+  await stop(ours.child, graceMs);
+  const { exitCode, signalCode } = ours.child;
+  if (signalCode === 'SIGKILL') console.error(`bench: ${ours.name} did not stop within ${graceMs} ms, killed`);
+  return { exitCode, signalCode, output: ours.child.outputTail() };
+}
+
+/** Starts the null ext_authz server (child process). */
+export async function startNull() {
+  const { child, message } = await forkReady(join(REPO_ROOT, 'bench', 'lib', 'null-server.mjs'), 'null', { env: { BENCH_HOST: HOST } });
+  return { child, pid: child.pid, address: `${HOST}:${message.port}`, name: 'null' };
+}
+
+/** Starts a load generator child; returns `{ child, run(spec) }`. */
+export async function startGenerator(name = 'load-generator') {
+  const { child } = await forkReady(join(REPO_ROOT, 'bench', 'lib', 'load-generator.mjs'), name);
+  return { child, ...generatorClient(child) };
+}
+
+/** CPU seconds (user + system) used so far by a process, from /proc/<pid>/stat. */
+export function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the `(comm)` part; utime and stime are fields 14 and 15 (1-based) of the whole line.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    return ticks / 100; // USER_HZ is 100 on Linux.
+  } catch {
+    return NaN;
+  }
+}

@@ -1,0 +1,160 @@
+// npm run bench: our ext_authz service against a null ext_authz server, same load, same machine, alternating.
+// See docs/bench.md for what is measured and how to read it. Everything binds to 127.0.0.1; every child is
+// stopped at the end, on error and on Ctrl-C.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { formatTop, topSelfTime } from './lib/cpu-profile.mjs';
+import { installCleanup, memoryOf, stopAll } from './lib/processes.mjs';
+import { REPO_ROOT } from './lib/proto.mjs';
+import { printReport, finalLine } from './lib/report.mjs';
+import { checkOutcome, mintScenarioTokens, scenarioList } from './lib/scenarios.mjs';
+import { cpuSecondsOf, envNumber, prepareWorld, startGenerator, startNull, startOurs, stopOurs } from './lib/setup.mjs';
+import { median } from './lib/stats.mjs';
+
+const cfg = {
+  seconds: envNumber('BENCH_SECONDS', 3),
+  warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 1),
+  initialWarmupSeconds: envNumber('BENCH_INITIAL_WARMUP_SECONDS', 4),
+  latencySeconds: envNumber('BENCH_LATENCY_SECONDS', envNumber('BENCH_SECONDS', 3)),
+  rounds: Math.max(1, envNumber('BENCH_ROUNDS', 3)),
+  channels: Math.max(1, envNumber('BENCH_CHANNELS', 4)),
+  concurrency: Math.max(1, envNumber('BENCH_CONCURRENCY', 16)),
+  latencyFraction: envNumber('BENCH_LATENCY_FRACTION', 0.5),
+  distinct: envNumber('BENCH_DISTINCT_TOKENS', 10_000),
+  memory: envNumber('BENCH_MEMORY_TOKENS', 100_000),
+  invalid: envNumber('BENCH_INVALID_TOKENS', 999),
+  profile: process.env.BENCH_PROFILE === '1',
+  profileSeconds: envNumber('BENCH_PROFILE_SECONDS', 5),
+};
+const OUT = join(REPO_ROOT, 'bench', 'out');
+
+installCleanup();
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    console.error(`bench: FAILED: ${err instanceof Error ? err.stack : String(err)}`);
+    await stopAll();
+    process.exit(1);
+  },
+);
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(OUT, { recursive: true });
+  console.log(`bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), service=${process.env.BENCH_SERVICE ?? 'dist'}`);
+  console.log(`bench: ${JSON.stringify(cfg)}`);
+  const world = await prepareWorld();
+  try {
+    const mintStart = Date.now();
+    const files = await mintScenarioTokens(world.dir, world.issuers, cfg);
+    const sizes = Object.entries(files).map(([k, f]) => `${k} ${f.count}×${f.avgBytes.toFixed(0)} B`);
+    console.log(`bench: minted tokens in ${((Date.now() - mintStart) / 1000).toFixed(1)} s (${sizes.join(', ')}); policies: ${world.written.authorizationPolicies} AuthorizationPolicies + 1 RequestAuthentication (3 issuers)`);
+    const targets = { null: await startNull(), ours: await startOurs({ policiesDir: world.policiesDir }) };
+    const gen = await startGenerator();
+    const scenarios = scenarioList(files);
+    const results = { cfg, throughput: {}, latency: {}, rss: {}, memory: undefined, failures: [], profiles: {} };
+    const fail = (what, problems) => {
+      const line = `bench: SCENARIO FAILED ${what}: ${problems.join('; ')}`;
+      console.error(line);
+      results.failures.push(line);
+    };
+
+    // 0. JIT warm-up of both servers and the generator on every scenario, not measured.
+    for (const s of scenarios) {
+      for (const name of ['null', 'ours']) await gen.run({ ...closedSpec(s, targets[name]), seconds: cfg.initialWarmupSeconds / scenarios.length, warmupSeconds: 0 });
+    }
+
+    // 1. Max throughput, closed loop, targets alternating (order flipped every round).
+    for (let round = 0; round < cfg.rounds; round++) {
+      for (const s of scenarios) {
+        for (const name of round % 2 === 0 ? ['null', 'ours'] : ['ours', 'null']) {
+          const t = targets[name];
+          const cpu0 = cpuSecondsOf(t.pid);
+          const gen0 = cpuSecondsOf(gen.child.pid);
+          const r = await gen.run(closedSpec(s, t));
+          const calls = r.completed + (r.warmup?.completed ?? 0);
+          r.cpuUsPerCall = ((cpuSecondsOf(t.pid) - cpu0) * 1e6) / calls;
+          r.generatorCpuPct = (100 * (cpuSecondsOf(gen.child.pid) - gen0)) / (r.elapsedSec + cfg.warmupSeconds);
+          const problems = checkOutcome(s, name, r);
+          if (problems.length > 0) fail(`${s.id} ${name} round ${round + 1}`, problems);
+          ((results.throughput[s.id] ??= { null: [], ours: [] })[name]).push(r);
+          console.log(`bench: round ${round + 1} ${s.id} ${name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.latency.p99.toFixed(2)} ms  cpu ${r.cpuUsPerCall.toFixed(0)} µs/call  gen ${r.generatorCpuPct.toFixed(0)}%`);
+          if (round === cfg.rounds - 1) results.rss[s.id] = { ...results.rss[s.id], [name]: memoryOf(t.pid) };
+        }
+      }
+    }
+
+    // 2. Latency at a fixed, moderate rate: a share of the null server's median max rate for that scenario.
+    for (const s of scenarios) {
+      const rate = Math.max(1, Math.round(cfg.latencyFraction * median(results.throughput[s.id].null.map((r) => r.rps))));
+      for (let round = 0; round < cfg.rounds; round++) {
+        for (const name of round % 2 === 0 ? ['null', 'ours'] : ['ours', 'null']) {
+          const r = await gen.run({ ...baseSpec(s, targets[name]), mode: 'open', rate, seconds: cfg.latencySeconds });
+          const problems = checkOutcome(s, name, r);
+          if (problems.length > 0) fail(`${s.id} ${name} latency round ${round + 1}`, problems);
+          ((results.latency[s.id] ??= { rate, null: [], ours: [] })[name]).push(r);
+          console.log(`bench: latency ${s.id} ${name.padEnd(4)} @${rate}/s  p50 ${r.latency.p50.toFixed(2)} ms  p99 ${r.latency.p99.toFixed(2)} ms  achieved ${r.rps.toFixed(0)}/s${r.dropped > 0 ? `  dropped ${r.dropped}` : ''}`);
+        }
+      }
+    }
+
+    // 3. Memory: every one of the distinct tokens once through our service, RSS before and after.
+    if (files.memory !== undefined) {
+      const s = { id: 'e', title: `(e) ${files.memory.count} distinct tokens once`, tokens: files.memory.file, path: scenarios[0].path, expect: 'ok', okHeader: 'x-jwt-sub' };
+      const before = memoryOf(targets.ours.pid);
+      const oursRun = await gen.run({ ...closedSpec(s, targets.ours), once: true, warmupSeconds: 0 });
+      const after = memoryOf(targets.ours.pid);
+      const nullRun = await gen.run({ ...closedSpec(s, targets.null), seconds: cfg.seconds });
+      for (const [name, r] of [['ours', oursRun], ['null', nullRun]]) {
+        const problems = checkOutcome(s, name, r);
+        if (problems.length > 0) fail(`e ${name}`, problems);
+      }
+      results.memory = { scenario: s, before, after, ours: oursRun, null: nullRun, nullRss: memoryOf(targets.null.pid) };
+      console.log(`bench: memory e ours ${oursRun.rps.toFixed(0)} req/s over ${oursRun.completed} unique tokens, RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MiB (peak ${after.hwmMb.toFixed(0)})`);
+    }
+    results.jwksFetches = { ...world.jwks.fetches };
+
+    // 4. Optional CPU profiles of our service under (a) and (b), each in a fresh process.
+    if (cfg.profile) {
+      await stopOurs(targets.ours);
+      for (const s of scenarios.filter((x) => x.id === 'a' || x.id === 'b')) {
+        const dir = join(OUT, 'profiles');
+        mkdirSync(dir, { recursive: true });
+        const fileName = `ours-${s.id}-${Date.now()}.cpuprofile`;
+        const ours = await startOurs({ policiesDir: world.policiesDir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${fileName}`], name: `ours-profile-${s.id}` });
+        await gen.run({ ...closedSpec(s, ours), seconds: cfg.profileSeconds });
+        await stopOurs(ours, 30_000);
+        try {
+          const summary = topSelfTime(join(dir, fileName), 15);
+          results.profiles[s.id] = { file: join(dir, fileName), ...summary };
+        } catch (err) {
+          console.error(`bench: no CPU profile for ${s.id} (${err instanceof Error ? err.message : String(err)}); does the service exit cleanly on SIGTERM?`);
+        }
+      }
+      for (const [id, p] of Object.entries(results.profiles)) {
+        console.log(`\nCPU profile, scenario (${id}), top 15 self time: ${p.file}`);
+        for (const line of formatTop(p)) console.log(line);
+      }
+    }
+
+    const file = join(OUT, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    printReport(results, scenarios);
+    console.log(`bench: full results in ${file}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    if (results.failures.length > 0) console.log(`bench: ${results.failures.length} scenario checks FAILED (see above)`);
+    console.log(finalLine(results));
+    return results.failures.length > 0 ? 1 : 0;
+  } finally {
+    await stopAll(10_000);
+    await world.cleanup();
+  }
+}
+
+function baseSpec(s, target) {
+  return { address: target.address, channels: cfg.channels, concurrency: cfg.concurrency, tokens: s.tokens, path: s.path, ...(target.name === 'null' ? {} : { okHeader: s.okHeader }) };
+}
+
+function closedSpec(s, target) {
+  return { ...baseSpec(s, target), mode: 'closed', seconds: cfg.seconds, warmupSeconds: cfg.warmupSeconds };
+}
