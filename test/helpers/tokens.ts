@@ -47,3 +47,11 @@ export async function mintToken(
 export function fingerprint(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 12);
 }
+
+/** The same key material re-imported for another algorithm (an RSA key serves RS* and PS*). */
+export async function withAlg(key: TestKey, alg: string): Promise<TestKey> {
+  if (key.privateKey instanceof Uint8Array) return { ...key, alg };
+  const jwk = await exportJWK(key.privateKey);
+  const { importJWK } = await import('jose');
+  return { ...key, alg, privateKey: (await importJWK(jwk, alg)) as CryptoKey };
+}
