@@ -10,8 +10,9 @@ import { toRequestAttributes } from './to-request-attributes.js';
 export interface CheckHandler {
   /**
    * Decides one request. `deadlineMs` is an absolute time on the `Date.now()` scale by which the answer must be
-   * ready (Infinity never happens: it is capped by `maxDecisionMs`). A decision that is not ready by then is
-   * replaced by an `internal_error` denial; anything waiting (a JWKS fetch) should give up at that time.
+   * ready: the call deadline minus 35 ms, capped at `maxDecisionMs` from now (never Infinity). Anything waiting
+   * (a JWKS fetch) should give up at that time; a decision still missing 10 ms later is replaced by an
+   * `internal_error` denial.
    */
   decide(request: RequestAttributes, deadlineMs: number): Promise<Decision>;
 }
@@ -32,6 +33,12 @@ export interface AuthorizationServiceOptions {
 
 /** Time kept back from the caller's deadline so the answer is on the wire before Envoy gives up (security.md §3.1). */
 export const DEADLINE_MARGIN_MS = 25;
+
+/**
+ * The handler's deadline is this much earlier than our hard cut-off, so a handler that stops waiting at its
+ * deadline (a slow JWKS ⇒ 401 `jwks_unavailable`, security.md §3.2) wins the race against our internal_error.
+ */
+export const HANDLER_MARGIN_MS = 10;
 
 type CheckCall = ServerUnaryCall<unknown, CheckResponseMessage>;
 
@@ -56,7 +63,7 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     // Fail closed, in-band (security.md §3.1 rules 1-2): a throw or a decision that is late becomes a denial,
     // never a gRPC error (which a fail-open Envoy would let through).
     const pending = Promise.resolve()
-      .then(() => handler.decide(request, started + budget))
+      .then(() => handler.decide(request, started + Math.max(0, budget - HANDLER_MARGIN_MS)))
       .then(
         (decision) => ({ decision }),
         (err: unknown) => ({ err }),

@@ -148,11 +148,19 @@ describe('Check over gRPC with a fake handler', () => {
     expect(bodyOf(resp)).toMatchObject({ error: 'internal_error' });
     expect(elapsed).toBeLessThan(300);
     expect(elapsed).toBeGreaterThanOrEqual(200);
-    // The handler was told when its answer is due: the call deadline minus the 25 ms margin.
+    // The handler was told when its answer is due: the call deadline minus the 25 + 10 ms margins.
     const call = handler.calls[0];
     expect(call).toBeDefined();
     expect((call?.deadlineMs ?? 0) - t0).toBeGreaterThan(200);
-    expect((call?.deadlineMs ?? 0) - t0).toBeLessThanOrEqual(300 - 25 + 5);
+    expect((call?.deadlineMs ?? 0) - t0).toBeLessThanOrEqual(300 - 25 - 10 + 5);
+  });
+
+  it('takes the decision of a handler that gives up at its deadline', async () => {
+    handler.behaviour = (_request, deadlineMs) =>
+      new Promise((resolve) => setTimeout(() => resolve(deny(401, 'jwks_unavailable', 'Jwks remote fetch is failed')), deadlineMs - Date.now()));
+    const resp = await client.check(checkRequest(), { deadlineMs: 200 });
+    expect(httpStatusOf(resp)).toBe(401);
+    expect(bodyOf(resp)).toMatchObject({ error: 'jwks_unavailable' });
   });
 
   it('ignores a decision that arrives after the budget', async () => {
