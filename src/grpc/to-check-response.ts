@@ -58,9 +58,11 @@ export function toCheckResponse(decision: Decision, context: ResponseContext): C
   }
   // security.md §1.7: the body names the reason enum and the request id, never a token, claim or key.
   const body = JSON.stringify({ error: decision.reason, message: decision.message, request_id: context.requestId });
+  // Fail closed: a status outside the table (a bug upstream of here) must never become code 0, which is an allow.
+  const known = Object.hasOwn(GRPC_CODE_FOR_STATUS, decision.status);
   return {
-    status: { code: GRPC_CODE_FOR_STATUS[decision.status], message: decision.reason },
-    denied_response: { status: { code: decision.status }, headers, body },
+    status: { code: known ? GRPC_CODE_FOR_STATUS[decision.status] : 7, message: decision.reason },
+    denied_response: { status: { code: known ? decision.status : 403 }, headers, body },
   };
 }
 

@@ -38,6 +38,13 @@ describe('toCheckResponse', () => {
     expect(headers(resp)['content-type']).toBe('application/json');
   });
 
+  it('answers an out-of-range deny status as 403, never as gRPC OK', () => {
+    const bogus = { ...deny(403, 'internal_error', 'x'), status: 500 } as unknown as Decision;
+    const resp = toCheckResponse(bogus, ctx);
+    expect(resp.status.code).toBe(7);
+    expect('denied_response' in resp && resp.denied_response.status.code).toBe(403);
+  });
+
   it('writes a short JSON body with reason, message and request id', () => {
     const resp = toCheckResponse(deny(403, 'no_allow_rule_matched', 'RBAC: access denied'), ctx);
     const body = 'denied_response' in resp ? resp.denied_response.body : '';
