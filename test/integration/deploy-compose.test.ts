@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestKey, mintToken } from '../helpers/tokens.js';
-import { type AuthzClient, checkRequest, createAuthzClient, headerOf, httpStatusOf } from '../helpers/upstream-client.js';
+import { type AuthzClient, bodyOf, checkRequest, createAuthzClient, headerOf, httpStatusOf } from '../helpers/upstream-client.js';
 import { httpConnectionManagers, readYaml, routeFor, routesOf } from '../unit/deploy/envoy-config.js';
 
 const COMPOSE = 'deploy/docker-compose';
@@ -175,14 +175,15 @@ describe('service on the compose policies (seed 003 through the compose gateway 
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  async function statusFor(path: string, authorization?: string): Promise<{ status: number; sub: string | undefined }> {
+  async function statusFor(path: string, authorization?: string): Promise<{ status: number; sub: string | undefined; reason: unknown }> {
     const route = routeFor(routes, path);
     expect(route, `an Envoy route for ${path}`).toBeDefined();
     expect(route?.authzDisabled).toBe(false);
     const resp = await client.check(
       checkRequest({ path, host: 'localhost:8000', headers: authorization === undefined ? {} : { authorization }, contextExtensions: route?.contextExtensions ?? {} }),
     );
-    return { status: httpStatusOf(resp), sub: headerOf(resp, 'x-jwt-sub') };
+    const body = bodyOf(resp);
+    return { status: httpStatusOf(resp), sub: headerOf(resp, 'x-jwt-sub'), reason: typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['error'] : undefined };
   }
 
   it('answers health on its HTTP port', async () => {
@@ -190,15 +191,15 @@ describe('service on the compose policies (seed 003 through the compose gateway 
   });
 
   it.each([
-    { name: '/productpage without a token is allowed (excluded path)', path: '/productpage', auth: 'none', expected: 200 },
-    { name: '/api/v1/products/0 without a token is denied', path: '/api/v1/products/0', auth: 'none', expected: 403 },
-    { name: '/api/v1/products/1 without a token is denied', path: '/api/v1/products/1', auth: 'none', expected: 403 },
-    { name: '/productpage with a valid token is allowed', path: '/productpage', auth: 'alice', expected: 200 },
-    { name: '/api/v1/products/0 with a valid token is allowed', path: '/api/v1/products/0', auth: 'alice', expected: 200 },
-    { name: '/api/v1/products/1 with a valid token is allowed', path: '/api/v1/products/1', auth: 'alice', expected: 200 },
-    { name: '/productpage with a forged token is rejected even on the excluded path', path: '/productpage', auth: 'forged', expected: 401 },
-    { name: '/api/v1/products/0 with a valid token lacking sub has no principal, so it is denied', path: '/api/v1/products/0', auth: 'no-sub', expected: 403 },
-  ] as const)('$name', async ({ path, auth, expected }) => {
+    { name: '/productpage without a token is allowed (excluded path)', path: '/productpage', auth: 'none', expected: 200, reason: undefined },
+    { name: '/api/v1/products/0 without a token is denied', path: '/api/v1/products/0', auth: 'none', expected: 403, reason: 'denied_by_rule' },
+    { name: '/api/v1/products/1 without a token is denied', path: '/api/v1/products/1', auth: 'none', expected: 403, reason: 'denied_by_rule' },
+    { name: '/productpage with a valid token is allowed', path: '/productpage', auth: 'alice', expected: 200, reason: undefined },
+    { name: '/api/v1/products/0 with a valid token is allowed', path: '/api/v1/products/0', auth: 'alice', expected: 200, reason: undefined },
+    { name: '/api/v1/products/1 with a valid token is allowed', path: '/api/v1/products/1', auth: 'alice', expected: 200, reason: undefined },
+    { name: '/productpage with a forged token is rejected even on the excluded path', path: '/productpage', auth: 'forged', expected: 401, reason: 'signature_invalid' },
+    { name: '/api/v1/products/0 with a valid token lacking sub has no principal, so it is denied', path: '/api/v1/products/0', auth: 'no-sub', expected: 403, reason: 'denied_by_rule' },
+  ] as const)('$name', async ({ path, auth, expected, reason: expectedReason }) => {
     let authorization: string | undefined;
     if (auth === 'alice') authorization = `Bearer ${await token('sub=alice')}`;
     if (auth === 'no-sub') authorization = `Bearer ${await token('sub=')}`;
@@ -207,8 +208,9 @@ describe('service on the compose policies (seed 003 through the compose gateway 
       const other = await generateTestKey('RS256', issuerKid);
       authorization = `Bearer ${await mintToken(other, { iss: issuerUrl, sub: 'mallory' })}`;
     }
-    const { status, sub } = await statusFor(path, authorization);
+    const { status, sub, reason } = await statusFor(path, authorization);
     expect(status).toBe(expected);
+    expect(reason).toBe(expectedReason);
     // outputClaimToHeaders in the demo RequestAuthentication: the upstream learns who called.
     expect(sub).toBe(status === 200 && auth === 'alice' ? 'alice' : undefined);
   });
