@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestKey, mintToken } from '../helpers/tokens.js';
-import { type AuthzClient, bodyOf, checkRequest, createAuthzClient, headerOf, httpStatusOf } from '../helpers/upstream-client.js';
+import { type AuthzClient, bodyOf, checkRequest, createAuthzClient, headerOf, headersToRemove, httpStatusOf } from '../helpers/upstream-client.js';
 import { httpConnectionManagers, readYaml, routeFor, routesOf } from '../unit/deploy/envoy-config.js';
 
 const COMPOSE = 'deploy/docker-compose';
@@ -175,15 +175,21 @@ describe('service on the compose policies (seed 003 through the compose gateway 
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  async function statusFor(path: string, authorization?: string): Promise<{ status: number; sub: string | undefined; reason: unknown }> {
+  async function statusFor(path: string, authorization?: string): Promise<{ status: number; sub: string | undefined; reason: unknown; removed: string[] }> {
     const route = routeFor(routes, path);
     expect(route, `an Envoy route for ${path}`).toBeDefined();
     expect(route?.authzDisabled).toBe(false);
     const resp = await client.check(
-      checkRequest({ path, host: 'localhost:8000', headers: authorization === undefined ? {} : { authorization }, contextExtensions: route?.contextExtensions ?? {} }),
+      checkRequest({
+        path,
+        host: 'localhost:8000',
+        // A client-sent copy of the claim header must never reach the upstream as if it came from a token.
+        headers: { 'x-jwt-sub': 'spoofed', ...(authorization === undefined ? {} : { authorization }) },
+        contextExtensions: route?.contextExtensions ?? {},
+      }),
     );
     const body = bodyOf(resp);
-    return { status: httpStatusOf(resp), sub: headerOf(resp, 'x-jwt-sub'), reason: typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['error'] : undefined };
+    return { status: httpStatusOf(resp), sub: headerOf(resp, 'x-jwt-sub'), removed: headersToRemove(resp), reason: typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['error'] : undefined };
   }
 
   it('answers health on its HTTP port', async () => {
@@ -208,11 +214,14 @@ describe('service on the compose policies (seed 003 through the compose gateway 
       const other = await generateTestKey('RS256', issuerKid);
       authorization = `Bearer ${await mintToken(other, { iss: issuerUrl, sub: 'mallory' })}`;
     }
-    const { status, sub, reason } = await statusFor(path, authorization);
+    const { status, sub, reason, removed } = await statusFor(path, authorization);
     expect(status).toBe(expected);
     expect(reason).toBe(expectedReason);
     // outputClaimToHeaders in the demo RequestAuthentication: the upstream learns who called.
     expect(sub).toBe(status === 200 && auth === 'alice' ? 'alice' : undefined);
+    // forwardOriginalToken defaults to false, so the upstream never sees the token; without a token the client's
+    // x-jwt-sub is removed (with one, it is overwritten by the claim above).
+    if (status === 200) expect(removed).toContain(auth === 'alice' ? 'authorization' : 'x-jwt-sub');
   });
 
   it('stops cleanly on SIGTERM (exit code 0)', async () => {
