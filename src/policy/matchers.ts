@@ -11,7 +11,8 @@ export function zodIssues(doc: RawDocument, error: z.ZodError, prefix: readonly 
     file: doc.file,
     document: doc.index,
     path: formatPath([...prefix, ...i.path]),
-    message: i.message,
+    // zod 4 words a missing field "expected string, received undefined"; say it the Kubernetes way.
+    message: i.code === 'invalid_type' && i.message.endsWith('received undefined') ? 'Required' : i.message,
     severity: 'error' as const,
   }));
 }

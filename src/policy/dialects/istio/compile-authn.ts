@@ -53,7 +53,7 @@ export function compileRequestAuthentication(doc: RawDocument, ra: RequestAuthen
 
 function compileProvider(doc: RawDocument, rule: JWTRule, path: (string | number)[], ctx: CompileContext, issues: ConfigIssue[]): JwtProvider | undefined {
   const before = issues.length;
-  const issuer = rule.issuer ?? '';
+  const issuer = rule.issuer;
   // validation.go validateJwtRule: an empty issuer is allowed only with a jwksUri.
   if (issuer === '' && rule.jwksUri === undefined) issues.push(issueAt(doc, [...path, 'issuer'], 'Required (may only be empty when jwksUri is set)'));
   if (rule.jwks !== undefined && rule.jwksUri !== undefined) issues.push(issueAt(doc, path, 'only one of jwks or jwksUri can be set'));

@@ -43,7 +43,8 @@ export const claimToHeaderSchema = z.strictObject({
 });
 
 export const jwtRuleSchema = z.strictObject({
-  issuer: z.string().optional(),
+  // REQUIRED in the CRD; an empty string is allowed only with jwksUri (validation.go), checked when compiling.
+  issuer: z.string(),
   audiences: stringList.optional(),
   jwksUri: z.string().max(2048).regex(/^https?:\/\//, 'jwksUri must be an http:// or https:// URL').optional(),
   jwks: z.string().optional(),
