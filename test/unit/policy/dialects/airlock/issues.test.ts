@@ -50,7 +50,7 @@ describe('JWKS', () => {
 
 describe('JWT', () => {
   run([
-    { name: 'expirationRequired is required by the CRD', yaml: preamble('requireAny: [{ jwksRef: { name: keys } }]'), expected: ['spec.expirationRequired: Invalid input'] },
+    { name: 'expirationRequired is required by the CRD', yaml: preamble('requireAny: [{ jwksRef: { name: keys } }]'), expected: ['spec.expirationRequired: Required'] },
     { name: 'requireAny must not be empty', yaml: preamble('expirationRequired: true\n  requireAny: []'), expected: ['spec.requireAny: Too small'] },
     { name: 'maxLifetime needs expirationRequired', yaml: preamble('expirationRequired: false\n  maxLifetime: 1h\n  requireAny: [{ jwksRef: { name: keys } }]'), expected: ['spec.maxLifetime: maxLifetime requires expirationRequired: true'] },
     { name: 'an unknown JWKS reference', yaml: preamble('expirationRequired: true\n  requireAny: [{ jwksRef: { name: nope } }]'), expected: ['spec.requireAny[0].jwksRef.name: JWKS "default/nope" not found'] },

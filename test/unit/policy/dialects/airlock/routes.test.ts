@@ -128,3 +128,22 @@ describe('ties between identical matches', () => {
     { name: 'without timestamps, the first namespace/name in alphabetical order wins', path: '/y', expected: ['c'] },
   ]);
 });
+
+const hosts = compileOk(
+  route('wild', "parentRefs: [{ name: gw }]\nhostnames: ['*.example.com']\nrules: [{ matches: [{ path: { type: Exact, value: /x } }] }]") +
+    on('wild') +
+    route('deep', "parentRefs: [{ name: gw }]\nhostnames: ['*.eu.example.com']") +
+    on('deep') +
+    route('exact', 'parentRefs: [{ name: gw }]\nhostnames: [admin.example.com]') +
+    on('exact'),
+  FILES,
+);
+
+describe('hostname precedence', () => {
+  run(hosts, [
+    { name: 'an exact hostname beats a wildcard, whatever the path match', path: '/x', req: { host: 'admin.example.com' }, expected: ['exact'] },
+    { name: 'a longer wildcard beats a shorter one', path: '/x', req: { host: 'shop.eu.example.com' }, expected: ['deep'] },
+    { name: 'the short wildcard keeps the other hosts', path: '/x', req: { host: 'shop.example.com' }, expected: ['wild'] },
+    { name: 'a path the wildcard route does not match is not routed to it', path: '/y', req: { host: 'shop.example.com' }, expected: [] },
+  ]);
+});
