@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 
 /** A signing key generated for one test run, with its public JWK. */
 export interface TestKey {
@@ -32,7 +32,7 @@ export function jwksOf(...keys: TestKey[]): string {
 /** Signs `claims` with `key`. `iat`/`exp` default to now / now+1h unless given (pass `exp: undefined` to omit). */
 export async function mintToken(
   key: TestKey,
-  claims: JWTPayload & Record<string, unknown>,
+  claims: Record<string, unknown>,
   options: { readonly header?: Record<string, unknown>; readonly nowSec?: number } = {},
 ): Promise<string> {
   const now = options.nowSec ?? Math.floor(Date.now() / 1000);
