@@ -12,14 +12,17 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { checkScalar, checkWellKnown, durationNanos, isWellKnown } from './proto-json-scalars.js';
 
-/** Where the upstream protos live (root of the repository's node_modules). */
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Where the upstream protos live (the repository's node_modules). */
 export const UPSTREAM_PROTO_DIRS: readonly string[] = ['envoy-api', 'googleapis', 'xds', 'protoc-gen-validate']
-  .map((d) => join(process.cwd(), 'node_modules/@grpc/grpc-js-xds/deps', d))
+  .map((d) => join(REPO, 'node_modules/@grpc/grpc-js-xds/deps', d))
   // google/protobuf/{descriptor,api,type,...}.proto, which the vendored trees import but do not hold.
-  .concat([join(process.cwd(), 'node_modules/protobufjs')]);
+  .concat([join(REPO, 'node_modules/protobufjs')]);
 
 /** One finding, at a JSON path such as `static_resources.clusters[0].connect_timeout`. */
 export interface ProtoIssue {
