@@ -33,7 +33,7 @@ export function expectDecision(resp: CheckResponseObject, expected: Expected): v
   expect(grpc).toBe({ 200: 0, 400: 3, 401: 16, 403: 7 }[expected.status]);
   if (expected.status === 401) {
     const challenge = headerOf(resp, 'www-authenticate') ?? '';
-    expect(challenge).toMatch(/^Bearer realm="[^"]*", error="invalid_(token|request)"$/);
+    expect(challenge).toMatch(/^Bearer realm="(?:[^"\\]|\\.)*", error="invalid_(token|request)"$/);
     expect(challenge).toContain(expected.reason === 'multiple_tokens' ? 'error="invalid_request"' : 'error="invalid_token"');
   }
 }
