@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { FLAGS, type FlagName, envName, loadConfig } from './env.js';
 import { explain, parseHeaderFlags } from './explain.js';
+import { callCheck } from './grpc/call-check.js';
 import { serve } from './main.js';
 import { mintDemoToken } from './demo-token.js';
 import { formatIssue } from './policy/config-issue.js';
@@ -15,6 +16,7 @@ Usage:
   envoy-jwt-authz validate --policies <file|dir>
   envoy-jwt-authz explain  --policies <file|dir> --method GET --path /x [--host h] [--header 'K: V']... [--now <RFC 3339>]
   envoy-jwt-authz mint-demo-token [--sub alice] [--ttl 3600] [--claim key=value]...
+  envoy-jwt-authz call     [--target 127.0.0.1:9191] --path /x [--method GET] [--host h] [--header 'K: V']... [--context-extension k=v]...
 
 Flags (each also read from the environment variable shown):
 ${Object.entries(FLAGS)
@@ -35,6 +37,7 @@ const EXTRA = {
   sub: { type: 'string' },
   ttl: { type: 'string' },
   claim: { type: 'string', multiple: true },
+  target: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     const v = values[name];
     if (typeof v === 'string') flagValues[name] = v;
   }
-  const required: FlagName[] = command === 'mint-demo-token' ? [] : ['policies'];
+  const required: FlagName[] = command === 'mint-demo-token' || command === 'call' ? [] : ['policies'];
   let config;
   try {
     config = loadConfig(flagValues, process.env, required);
@@ -107,6 +110,29 @@ async function main(argv: string[]): Promise<number> {
         claims: (values['claim'] as string[] | undefined) ?? [],
       });
       process.stdout.write(`${token}\n`);
+      return 0;
+    }
+    case 'call': {
+      const headers = parseHeaderFlags((values['header'] as string[] | undefined) ?? []);
+      if ('error' in headers) {
+        process.stderr.write(`${headers.error}\n`);
+        return 2;
+      }
+      const ext: Record<string, string> = {};
+      for (const kv of (values['context-extension'] as string[] | undefined) ?? []) {
+        const eq = kv.indexOf('=');
+        if (eq > 0) ext[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+      const response = await callCheck({
+        target: (values['target'] as string | undefined) ?? '127.0.0.1:9191',
+        method: (values['method'] as string | undefined) ?? 'GET',
+        path: (values['path'] as string | undefined) ?? '/',
+        host: (values['host'] as string | undefined) ?? 'localhost',
+        headers: headers.headers,
+        contextExtensions: ext,
+        timeoutMs: 5000,
+      });
+      process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
       return 0;
     }
     default:

@@ -32,5 +32,5 @@ export function createLogger(level: string, destination: NodeJS.WritableStream |
     formatters: { level: (label: string) => ({ level: label }) },
   };
   if (destination !== undefined) return pino(options, destination);
-  return pino(options, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

@@ -1,4 +1,4 @@
-import { ALWAYS, type Predicate, allOf, testString } from '../model/matcher.js';
+import { ALWAYS, type Predicate, allOf, anyOf, not, testString } from '../model/matcher.js';
 
 /**
  * Which requests a namespaced policy applies to (semantics §2.7): no namespace, or the root namespace, means every
@@ -10,10 +10,20 @@ export function namespaceScope(namespace: string | undefined, rootNamespace: str
   return testString({ kind: 'namespace' }, { kind: 'exact', value: namespace, ignoreCase: false });
 }
 
-/** `selector.matchLabels`: every label must be present with that value in the route's `context_extensions`. */
+/**
+ * `selector.matchLabels` against the route's `context_extensions`: a label given there must have the selector's
+ * value. A label the route does not mention is unknown, and unknown counts as a match: Istio's CUSTOM provider
+ * sends no context_extensions at all, and a selector that then matched nothing would silently switch a DENY policy
+ * (or a RequestAuthentication) off. Doubt makes policies apply, never lapse (fail closed).
+ */
 export function labelScope(matchLabels: Readonly<Record<string, string>> | undefined): Predicate {
   if (matchLabels === undefined) return ALWAYS;
   return allOf(
-    Object.entries(matchLabels).map(([name, value]) => testString({ kind: 'contextExtension', name }, { kind: 'exact', value, ignoreCase: false })),
+    Object.entries(matchLabels).map(([name, value]) =>
+      anyOf([
+        testString({ kind: 'contextExtension', name }, { kind: 'exact', value, ignoreCase: false }),
+        not({ kind: 'test', attribute: { kind: 'contextExtension', name }, test: { kind: 'exists' } }),
+      ]),
+    ),
   );
 }

@@ -271,5 +271,7 @@ describe('scoping and merging (semantics §1.1, §2.7)', () => {
     const t = await mintToken(ec1, { iss: 'https://web.test', sub: 'w' });
     expect(statusOf(await e.decide({ ...bearer(t), contextExtensions: { namespace: 'bar', app: 'web' } }))).toBe(200);
     expect(statusOf(await e.decide({ ...bearer(t), contextExtensions: { namespace: 'bar', app: 'api' } }))).toBe(401);
+    // A route that names no labels leaves them unknown: the selector applies (fail closed).
+    expect(statusOf(await e.decide({ ...bearer(t), contextExtensions: { namespace: 'bar' } }))).toBe(200);
   });
 });

@@ -77,8 +77,13 @@ describe('seed 003: skip JWT authentication for /productpage', () => {
     expect(bodyOf(resp)).toMatchObject({ error: 'token_malformed' });
   });
 
-  it('does not apply to a workload without the gateway label', async () => {
-    const resp = await svc.check({ path: '/api/v1/products/0' });
+  it('does not apply to a route labelled as another workload', async () => {
+    const resp = await svc.check({ path: '/api/v1/products/0', contextExtensions: { app: 'productpage' } });
     expect(httpStatusOf(resp)).toBe(200);
+  });
+
+  it('applies when the route carries no labels (Istio CUSTOM sends none): fail closed', async () => {
+    const resp = await svc.check({ path: '/api/v1/products/0' });
+    expect(httpStatusOf(resp)).toBe(403);
   });
 });
