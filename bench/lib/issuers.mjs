@@ -43,10 +43,14 @@ export function jwksOf(issuer) {
 
 /**
  * Serves `/<issuer id>/jwks.json` for the remote issuers on 127.0.0.1, reading the issuers' current keys on every
- * request (so rotation is a mutation of `issuer.keys`). Counts fetches per issuer.
+ * request (so rotation is a mutation of `issuer.keys`). Counts fetches per issuer and keeps the time of the last.
  */
 export function startJwksServer(issuers) {
   const fetches = Object.fromEntries(issuers.map((i) => [i.id, 0]));
+  /** Time (Date.now()) of each issuer's latest JWKS fetch, and of all of them (seconds since the server started). */
+  const lastFetchAt = Object.fromEntries(issuers.map((i) => [i.id, 0]));
+  const fetchTimes = Object.fromEntries(issuers.map((i) => [i.id, []]));
+  const startedAt = Date.now();
   const server = createServer((req, res) => {
     const m = /^\/([a-z])\/jwks\.json$/.exec(req.url ?? '');
     const issuer = m === null ? undefined : issuers.find((i) => i.id === m[1] && i.keySource === 'remote');
@@ -55,6 +59,8 @@ export function startJwksServer(issuers) {
       return;
     }
     fetches[issuer.id] += 1;
+    lastFetchAt[issuer.id] = Date.now();
+    fetchTimes[issuer.id].push(Math.round((Date.now() - startedAt) / 100) / 10);
     const body = jwksOf(issuer);
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
   });
@@ -66,6 +72,8 @@ export function startJwksServer(issuers) {
       resolve({
         server,
         fetches,
+        lastFetchAt,
+        fetchTimes,
         uriOf: (issuer) => `${base}/${issuer.id}/jwks.json`,
         close: () => new Promise((r) => server.close(() => r())),
       });
@@ -74,12 +82,12 @@ export function startJwksServer(issuers) {
 }
 
 /**
- * Mints `count` tokens, round-robin over `issuers` (their current signing keys), into `file` (one per line).
+ * Mints `count` tokens, round-robin over `issuers` (their current signing keys), interleaved by issuer.
  * `variant: 'bad-signature'` swaps each token's signature with the next one's of the same issuer: well-formed,
  * right kid, wrong signature.
- * @returns {Promise<number>} average token length
+ * @returns {Promise<string[]>}
  */
-export async function mintTokenFile(file, { issuers, count, firstSubject = 0, variant = 'valid', lifetimeSec = 3600 }) {
+export async function mintTokens({ issuers, count, firstSubject = 0, variant = 'valid', lifetimeSec = 3600 }) {
   const workers = Math.max(1, Math.min(availableParallelism(), 4));
   const perIssuer = issuers.map(() => []);
   const jobs = [];
@@ -98,7 +106,7 @@ export async function mintTokenFile(file, { issuers, count, firstSubject = 0, va
     kid: job.issuer.signing.kid,
     iss: job.issuer.iss,
     aud: AUDIENCE,
-    // Subjects are unique across issuers and files: user-<issuer>-<n>.
+    // Subjects are unique per issuer and range: user-<issuer>-<n>.
     subjectPrefix: `user-${job.issuer.id}-`,
     first: firstSubject + job.start,
     count: job.n,
@@ -115,10 +123,18 @@ export async function mintTokenFile(file, { issuers, count, firstSubject = 0, va
       }
     }
   }
-  // Interleave issuers so consecutive requests hit different issuers.
   const out = [];
-  const longest = Math.max(...perIssuer.map((l) => l.length));
+  const longest = Math.max(0, ...perIssuer.map((l) => l.length));
   for (let i = 0; i < longest; i++) for (const list of perIssuer) if (i < list.length) out.push(list[i]);
+  return out;
+}
+
+/**
+ * `mintTokens` into `file`, one token per line.
+ * @returns {Promise<number>} average token length
+ */
+export async function mintTokenFile(file, options) {
+  const out = await mintTokens(options);
   writeFileSync(file, `${out.join('\n')}\n`);
   return out.reduce((a, t) => a + t.length, 0) / Math.max(1, out.length);
 }

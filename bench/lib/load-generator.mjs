@@ -49,11 +49,23 @@ function clientsFor(address, channels) {
   return list;
 }
 
+/**
+ * Tokens of a file: one per line, optionally `<expect>\t<token>` where expect is ok | deny | any (soak mixes).
+ * @returns {{ token: string | undefined, expect: string | undefined }[]}
+ */
 function tokensOf(file) {
-  if (file === null) return [undefined];
+  if (file === null) return [{ token: undefined, expect: undefined }];
   let list = tokenFiles.get(file);
   if (list === undefined) {
-    list = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    list = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => {
+        const tab = l.indexOf('\t');
+        return tab < 0 ? { token: l, expect: undefined } : { token: l.slice(tab + 1), expect: l.slice(0, tab) };
+      });
+    // Files are read once per process; the soak writes a new file per segment and drops the old one.
+    if (tokenFiles.size > 8) tokenFiles.delete(tokenFiles.keys().next().value);
     tokenFiles.set(file, list);
   }
   return list;
@@ -83,7 +95,7 @@ function requestSource(spec) {
       i += 1;
       let entry = cache?.[index];
       if (entry === undefined) {
-        entry = build(tokens[index]);
+        entry = build(tokens[index].token);
         if (cache !== undefined) cache[index] = entry;
       }
       const out = Buffer.allocUnsafe(entry.frame.length);
@@ -93,24 +105,28 @@ function requestSource(spec) {
       const hex = requestCounter.toString(16).padStart(32, '0');
       const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
       out.write(id, entry.offset, 'latin1');
-      return out;
+      return { frame: out, expect: tokens[index].expect };
     },
   };
 }
 
 function newCounts() {
-  return { sent: 0, ok: 0, okMissingHeader: 0, denied: {}, errors: {}, latenciesMs: [] };
+  return { sent: 0, ok: 0, okMissingHeader: 0, denied: {}, errors: {}, byExpect: {}, latenciesMs: [] };
 }
 
-function classify(counts, spec, err, response, startNs, record) {
+function classify(counts, spec, err, response, startNs, record, expect) {
   const ms = Number(process.hrtime.bigint() - startNs) / 1e6;
   if (record) counts.latenciesMs.push(ms);
+  const outcome = err ? 'error' : (response?.status?.code ?? 0) === 0 ? 'ok' : 'denied';
+  if (expect !== undefined) {
+    const e = (counts.byExpect[expect] ??= { ok: 0, denied: 0, error: 0 });
+    e[outcome] += 1;
+  }
   if (err) {
     counts.errors[err.name] = (counts.errors[err.name] ?? 0) + 1;
     return;
   }
-  const code = response?.status?.code ?? 0;
-  if (code === 0) {
+  if (outcome === 'ok') {
     counts.ok += 1;
     if (spec.okHeader !== undefined) {
       const headers = response.ok_response?.headers ?? [];
@@ -161,9 +177,10 @@ function runClosed(spec) {
       const into = measuring ? counts : warmup;
       into.sent += 1;
       const start = process.hrtime.bigint();
-      call(client, spec, source.next(), (err, response) => {
+      const next = source.next();
+      call(client, spec, next.frame, (err, response) => {
         inFlight -= 1;
-        classify(into, spec, err, response, start, into === counts);
+        classify(into, spec, err, response, start, into === counts, next.expect);
         loop(client);
       });
     };
@@ -218,9 +235,10 @@ function runOpen(spec) {
         counts.sent += 1;
         inFlight += 1;
         const t0 = process.hrtime.bigint();
-        call(list[sent % list.length], spec, source.next(), (err, response) => {
+        const next = source.next();
+        call(list[sent % list.length], spec, next.frame, (err, response) => {
           inFlight -= 1;
-          classify(counts, spec, err, response, t0, true);
+          classify(counts, spec, err, response, t0, true, next.expect);
           if (doneSending && inFlight === 0) finish();
         });
       }
@@ -242,6 +260,7 @@ function report(counts, elapsedSec) {
     completed,
     ok: counts.ok,
     okMissingHeader: counts.okMissingHeader,
+    byExpect: counts.byExpect,
     denied: counts.denied,
     errors: counts.errors,
     elapsedSec,

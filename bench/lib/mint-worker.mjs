@@ -7,10 +7,12 @@ import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 const keyCache = new Map();
 
 function keyOf(jwk) {
-  let key = keyCache.get(jwk.kid);
+  // Keyed by kid and public part: the soak forges tokens under real kids with another key.
+  const id = `${jwk.kid}|${jwk.n ?? jwk.x}`;
+  let key = keyCache.get(id);
   if (key === undefined) {
     key = createPrivateKey({ key: jwk, format: 'jwk' });
-    keyCache.set(jwk.kid, key);
+    keyCache.set(id, key);
   }
   return key;
 }
