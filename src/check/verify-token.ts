@@ -164,8 +164,8 @@ function toIdentity(
 ): Identity {
   const claims = jwt.payload;
   let matchClaims: Record<string, unknown> | undefined;
-  // Istio policy_applier.go: `scope` and `permission` always, plus spaceDelimitedClaims, split on spaces.
-  for (const name of ['scope', 'permission', ...p.spaceDelimitedClaims]) {
+  // The provider lists every claim to split (Istio/Kyma: `scope`, `permission` and spaceDelimitedClaims).
+  for (const name of p.spaceDelimitedClaims) {
     const v = Object.hasOwn(claims, name) ? claims[name] : undefined;
     if (typeof v !== 'string') continue;
     matchClaims ??= { ...claims };

@@ -61,7 +61,7 @@ export interface JwtProvider {
   readonly maxLifetimeSec: number | undefined;
   /** Airlock `subject.matcher`. */
   readonly subject: StringMatcher | undefined;
-  /** Claims split on spaces for matching; `scope` and `permission` always are (Istio). */
+  /** Claims split on spaces for matching (Istio: `scope`, `permission` and `spaceDelimitedClaims`; Airlock: none). */
   readonly spaceDelimitedClaims: readonly string[];
   /** Forward the token's payload segment in this header. */
   readonly outputPayloadToHeader: string | undefined;

@@ -98,7 +98,8 @@ function compileProvider(doc: RawDocument, rule: JWTRule, path: (string | number
     requireExpiration: ctx.options.requireExpiration,
     maxLifetimeSec: undefined,
     subject: undefined,
-    spaceDelimitedClaims: Object.freeze([...(rule.spaceDelimitedClaims ?? [])]),
+    // policy_applier.go: `scope` and `permission` are always split on spaces for matching, plus the listed ones.
+    spaceDelimitedClaims: Object.freeze([...new Set(['scope', 'permission', ...(rule.spaceDelimitedClaims ?? [])])]),
     outputPayloadToHeader: rule.outputPayloadToHeader?.toLowerCase(),
     outputClaimToHeaders: Object.freeze((rule.outputClaimToHeaders ?? []).map((o) => ({ header: o.header.toLowerCase(), claim: o.claim }))),
     audienceMismatchStatus: 403,

@@ -180,7 +180,7 @@ function providerOf(id: string, auth: JwtAuthentication, options: CompileOptions
     requireExpiration: options.requireExpiration,
     maxLifetimeSec: undefined,
     subject: undefined,
-    spaceDelimitedClaims: [],
+    spaceDelimitedClaims: ['scope', 'permission'], // Kyma runs on Istio, which always splits these
     outputPayloadToHeader: undefined,
     outputClaimToHeaders: [],
     audienceMismatchStatus: 403,
