@@ -3,11 +3,15 @@ import { ALWAYS, type Predicate, allOf, anyOf, not, testString } from '../model/
 /**
  * Which requests a namespaced policy applies to (semantics §2.7): no namespace, or the root namespace, means every
  * request; otherwise the request's namespace (`context_extensions.namespace`, else the `ns/<ns>` segment of the
- * destination SPIFFE principal) must equal it.
+ * destination SPIFFE principal) must equal it. A request whose namespace is unknown (plain Envoy without
+ * context_extensions) belongs to every namespace: its policies apply rather than silently lapse (fail closed).
  */
 export function namespaceScope(namespace: string | undefined, rootNamespace: string): Predicate {
   if (namespace === undefined || namespace === rootNamespace) return ALWAYS;
-  return testString({ kind: 'namespace' }, { kind: 'exact', value: namespace, ignoreCase: false });
+  return anyOf([
+    testString({ kind: 'namespace' }, { kind: 'exact', value: namespace, ignoreCase: false }),
+    not({ kind: 'test', attribute: { kind: 'namespace' }, test: { kind: 'exists' } }),
+  ]);
 }
 
 /**

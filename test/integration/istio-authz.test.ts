@@ -63,6 +63,8 @@ table('spec: {} denies all; rules [{}] allows all; DENY [{}] denies all', () => 
   { name: 'ALLOW rules [{}] allows (namespace b)', req: { contextExtensions: { namespace: 'b' } }, status: 200 },
   { name: 'DENY rules [{}] denies (namespace c)', req: { contextExtensions: { namespace: 'c' } }, status: 403 },
   { name: 'namespace without policies is allowed', req: { contextExtensions: { namespace: 'd' } }, status: 200 },
+  { name: 'unknown namespace: every namespace applies (fail closed)', req: {}, status: 403 },
+  { name: 'namespace from the destination SPIFFE principal', req: { destinationPrincipal: 'spiffe://cluster.local/ns/b/sa/web' }, status: 200 },
 ]);
 
 table(
