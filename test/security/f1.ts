@@ -6,7 +6,8 @@
  * (`notRequestPrincipals: ["*"]` / `notPaths: ["/productpage", "/public/*"]`). The rule also names two output
  * claim headers (`x-sub` ← sub, `x-note` ← note) and `outputPayloadToHeader: x-jwt-payload`, so tests can see
  * which claims an allow carried (security.md §1.7); none of that changes a decision.
- * F4 (scoped to `context_extensions.app = f4`): ALLOW hosts httpbin.example.com / key.example.com, GET/POST, /headers.
+ * F4 (root namespace; run in a service of its own together with F1, so it never meets F1-only rows): ALLOW hosts
+ * httpbin.example.com / key.example.com, GET/POST, /headers.
  *
  * All keys are generated per run; tokens are minted at test time and never committed.
  */
@@ -70,7 +71,6 @@ spec:
 kind: AuthorizationPolicy
 metadata: {name: f4, namespace: istio-system}
 spec:
-  selector: {matchLabels: {app: f4}}
   action: ALLOW
   rules:
   - to: [{operation: {hosts: ["httpbin.example.com", "key.example.com"], methods: ["GET", "POST"], paths: ["/headers"]}}]
