@@ -115,7 +115,13 @@ export class KeyStore {
     }
     const now = this.usable(e);
     if (now !== undefined) return now;
-    if (e.inflight === undefined) void this.refresh(e);
+    // A request may trigger a fetch of a set it lacks, at most once per cooldown (the unknown-kid window): otherwise
+    // every token hits a failing endpoint (security.md §0.8, §2.2). Background backoff retries in between.
+    const t = this.options.now();
+    if (e.inflight === undefined && t - e.lastUnknownKid >= this.options.unknownKidCooldownMs) {
+      e.lastUnknownKid = t;
+      void this.refresh(e);
+    }
     await waitUntil(e.inflight, deadline, this.options.now);
     return this.usable(e);
   }
