@@ -9,7 +9,7 @@ import { installCleanup, memoryOf, stopAll } from './lib/processes.mjs';
 import { REPO_ROOT } from './lib/proto.mjs';
 import { printReport, finalLine } from './lib/report.mjs';
 import { checkOutcome, mintScenarioTokens, scenarioList } from './lib/scenarios.mjs';
-import { cpuSecondsOf, envNumber, prepareWorld, startGenerator, startNull, startOurs, stopOurs } from './lib/setup.mjs';
+import { cpuSecondsOf, envNumber, metricsDelta, prepareWorld, scrapeMetrics, startGenerator, startNull, startOurs, stopOurs } from './lib/setup.mjs';
 import { median } from './lib/stats.mjs';
 
 const cfg = {
@@ -72,14 +72,17 @@ async function main() {
           const t = targets[name];
           const cpu0 = cpuSecondsOf(t.pid);
           const gen0 = cpuSecondsOf(gen.child.pid);
+          const m0 = name === 'ours' ? await scrapeMetrics(t.httpUrl) : undefined;
           const r = await gen.run(closedSpec(s, t));
+          r.metrics = name === 'ours' ? metricsDelta(m0, await scrapeMetrics(t.httpUrl)) : undefined;
           const calls = r.completed + (r.warmup?.completed ?? 0);
           r.cpuUsPerCall = ((cpuSecondsOf(t.pid) - cpu0) * 1e6) / calls;
           r.generatorCpuPct = (100 * (cpuSecondsOf(gen.child.pid) - gen0)) / (r.elapsedSec + cfg.warmupSeconds);
           const problems = checkOutcome(s, name, r);
           if (problems.length > 0) fail(`${s.id} ${name} round ${round + 1}`, problems);
           ((results.throughput[s.id] ??= { null: [], ours: [] })[name]).push(r);
-          console.log(`bench: round ${round + 1} ${s.id} ${name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.latency.p99.toFixed(2)} ms  cpu ${r.cpuUsPerCall.toFixed(0)} µs/call  gen ${r.generatorCpuPct.toFixed(0)}%`);
+          const hit = r.metrics === undefined || Number.isNaN(r.metrics.cacheHitRatio) ? '' : `  token cache hits ${(100 * r.metrics.cacheHitRatio).toFixed(0)}%`;
+          console.log(`bench: round ${round + 1} ${s.id} ${name.padEnd(4)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.latency.p99.toFixed(2)} ms  cpu ${r.cpuUsPerCall.toFixed(0)} µs/call  gen ${r.generatorCpuPct.toFixed(0)}%${hit}`);
           if (round === cfg.rounds - 1) results.rss[s.id] = { ...results.rss[s.id], [name]: memoryOf(t.pid) };
         }
       }
@@ -94,7 +97,7 @@ async function main() {
           const problems = checkOutcome(s, name, r);
           if (problems.length > 0) fail(`${s.id} ${name} latency round ${round + 1}`, problems);
           ((results.latency[s.id] ??= { rate, null: [], ours: [] })[name]).push(r);
-          console.log(`bench: latency ${s.id} ${name.padEnd(4)} @${rate}/s  p50 ${r.latency.p50.toFixed(2)} ms  p99 ${r.latency.p99.toFixed(2)} ms  achieved ${r.rps.toFixed(0)}/s${r.dropped > 0 ? `  dropped ${r.dropped}` : ''}`);
+          console.log(`bench: latency ${s.id} ${name.padEnd(4)} @${rate}/s  p50 ${r.latency.p50.toFixed(2)} ms  p99 ${r.latency.p99.toFixed(2)} ms  achieved ${r.rps.toFixed(0)}/s${r.dropped > 0 ? `  dropped ${r.dropped}` : ''}${r.rps < 0.97 * rate ? '  OVERLOADED' : ''}`);
         }
       }
     }
@@ -103,15 +106,19 @@ async function main() {
     if (files.memory !== undefined) {
       const s = { id: 'e', title: `(e) ${files.memory.count} distinct tokens once`, tokens: files.memory.file, path: scenarios[0].path, expect: 'ok', okHeader: 'x-jwt-sub' };
       const before = memoryOf(targets.ours.pid);
+      const m0 = await scrapeMetrics(targets.ours.httpUrl);
       const oursRun = await gen.run({ ...closedSpec(s, targets.ours), once: true, warmupSeconds: 0 });
       const after = memoryOf(targets.ours.pid);
+      oursRun.metrics = metricsDelta(m0, await scrapeMetrics(targets.ours.httpUrl));
       const nullRun = await gen.run({ ...closedSpec(s, targets.null), seconds: cfg.seconds });
       for (const [name, r] of [['ours', oursRun], ['null', nullRun]]) {
         const problems = checkOutcome(s, name, r);
         if (problems.length > 0) fail(`e ${name}`, problems);
       }
       results.memory = { scenario: s, before, after, ours: oursRun, null: nullRun, nullRss: memoryOf(targets.null.pid) };
-      console.log(`bench: memory e ours ${oursRun.rps.toFixed(0)} req/s over ${oursRun.completed} unique tokens, RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MiB (peak ${after.hwmMb.toFixed(0)})`);
+      const mm = oursRun.metrics;
+      const cacheNote = mm === undefined ? '' : `; token cache ${mm.cacheEntries} entries, heap used ${mm.heapUsedMb.toFixed(0)} MiB`;
+      console.log(`bench: memory e ours ${oursRun.rps.toFixed(0)} req/s over ${oursRun.completed} unique tokens, RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MiB (peak ${after.hwmMb.toFixed(0)})${cacheNote}`);
     }
     results.jwksFetches = { ...world.jwks.fetches };
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { REPO_ROOT } from './proto.mjs';
 
-/** Top `limit` functions by self time: `{ name, location, selfMs, percent }`, plus the total sampled time. */
+/** Top `limit` functions by self time (`percent` of busy time), plus busy and idle sampled time. */
 export function topSelfTime(file, limit = 15) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -15,9 +15,15 @@ export function topSelfTime(file, limit = 15) {
   }
   const grouped = new Map();
   let totalUs = 0;
+  let idleUs = 0;
   for (const [id, us] of selfUs) {
     const frame = byNode.get(id)?.callFrame;
     if (frame === undefined) continue;
+    // Idle time is the process waiting for work: leave it out of the ranking and the percentages.
+    if (frame.functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
     totalUs += us;
     const name = frame.functionName || '(anonymous)';
     const location = frame.url ? `${shorten(frame.url)}:${frame.lineNumber + 1}` : '';
@@ -27,6 +33,7 @@ export function topSelfTime(file, limit = 15) {
   const rows = [...grouped.values()].sort((a, b) => b.us - a.us).slice(0, limit);
   return {
     totalMs: totalUs / 1000,
+    idleMs: idleUs / 1000,
     rows: rows.map((r) => ({ name: r.name, location: r.location, selfMs: r.us / 1000, percent: (100 * r.us) / totalUs })),
   };
 }
@@ -38,7 +45,7 @@ function shorten(url) {
 
 /** The summary as printable lines. */
 export function formatTop(summary) {
-  const lines = [`  sampled ${summary.totalMs.toFixed(0)} ms`, '  self ms   self %  function  (location)'];
+  const lines = [`  busy ${summary.totalMs.toFixed(0)} ms sampled (idle ${summary.idleMs.toFixed(0)} ms left out)`, '  self ms  % busy  function  (location)'];
   for (const r of summary.rows) {
     lines.push(`  ${r.selfMs.toFixed(0).padStart(7)}  ${r.percent.toFixed(1).padStart(6)}%  ${r.name}  (${r.location || 'native'})`);
   }

@@ -1,6 +1,10 @@
 // The bench's human table (Markdown, pasteable into docs/bench.md) and its machine-readable last line.
 import { fmt, median } from './stats.mjs';
 
+function pct(value) {
+  return Number.isFinite(value) ? `${value.toFixed(0)}%` : '-';
+}
+
 function med(list, pick) {
   return median((list ?? []).map(pick));
 }
@@ -25,6 +29,7 @@ export function summarizeScenario(results, id) {
     oursP99: med(l?.ours, (r) => r.latency.p99),
     oursAchieved: med(l?.ours, (r) => r.rps),
     rssMb: results.rss[id]?.ours?.rssMb,
+    cacheHitPct: 100 * med(t?.ours, (r) => r.metrics?.cacheHitRatio ?? NaN),
   };
   // Overloaded: the fixed rate was more than our service could take (its latency then measures a queue).
   row.overloaded = l !== undefined && (l.ours.some((r) => r.dropped > 0) || row.oursAchieved < 0.97 * (l.rate ?? 0));
@@ -35,24 +40,27 @@ export function summarizeScenario(results, id) {
 export function printReport(results, scenarios) {
   const lines = [
     '',
-    '| scenario | null req/s | ours req/s | ours/null | CPU µs/call null / ours | fixed rate | null p50 / p99 ms | ours p50 / p99 ms | ours RSS after |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | null req/s | ours req/s | ours/null | CPU µs/call null / ours | token cache hits | fixed rate | null p50 / p99 ms | ours p50 / p99 ms | ours RSS after |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of scenarios) {
     const r = summarizeScenario(results, s.id);
     lines.push(
-      `| ${s.title} | ${fmt(r.nullRps)} | ${fmt(r.oursRps)} | ${fmt(r.ratio, 2)} | ${fmt(r.nullCpuUs)} / ${fmt(r.oursCpuUs)} | ${fmt(r.rate)}/s${r.overloaded ? ' (overloaded)' : ''} | ${fmt(r.nullP50, 2)} / ${fmt(r.nullP99, 2)} | ${fmt(r.oursP50, 2)} / ${fmt(r.oursP99, 2)} | ${fmt(r.rssMb)} MiB |`,
+      `| ${s.title} | ${fmt(r.nullRps)} | ${fmt(r.oursRps)} | ${fmt(r.ratio, 2)} | ${fmt(r.nullCpuUs)} / ${fmt(r.oursCpuUs)} | ${pct(r.cacheHitPct)} | ${fmt(r.rate)}/s${r.overloaded ? ' (overloaded)' : ''} | ${fmt(r.nullP50, 2)} / ${fmt(r.nullP99, 2)} | ${fmt(r.oursP50, 2)} / ${fmt(r.oursP99, 2)} | ${fmt(r.rssMb)} MiB |`,
     );
   }
   const m = results.memory;
   if (m !== undefined) {
     lines.push(
-      `| ${m.scenario.title} | ${fmt(m.null.rps)} | ${fmt(m.ours.rps)} | ${fmt(m.ours.rps / m.null.rps, 2)} | - | - | - | - | ${fmt(m.after.rssMb)} MiB (before ${fmt(m.before.rssMb)}, peak ${fmt(m.after.hwmMb)}) |`,
+      `| ${m.scenario.title} | ${fmt(m.null.rps)} | ${fmt(m.ours.rps)} | ${fmt(m.ours.rps / m.null.rps, 2)} | - | ${pct(100 * (m.ours.metrics?.cacheHitRatio ?? NaN))} | - | - | - | ${fmt(m.after.rssMb)} MiB (before ${fmt(m.before.rssMb)}, peak ${fmt(m.after.hwmMb)}) |`,
     );
   }
   lines.push('');
   const gen = median(scenarios.map((s) => summarizeScenario(results, s.id).generatorCpuPct));
   lines.push(`Load generator CPU while driving the null server: ${fmt(gen)}% of one core (near 100% means the null figures are generator-bound).`);
+  if (m?.ours.metrics !== undefined) {
+    lines.push(`After (e): token cache ${fmt(m.ours.metrics.cacheEntries)} entries, heap used ${fmt(m.ours.metrics.heapUsedMb)} MiB of RSS ${fmt(m.after.rssMb)} MiB.`);
+  }
   lines.push(`JWKS fetches during the run: ${JSON.stringify(results.jwksFetches ?? {})}; null server RSS ${fmt(results.memory?.nullRss?.rssMb)} MiB.`);
   for (const line of lines) console.log(line);
 }

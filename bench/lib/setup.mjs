@@ -112,3 +112,60 @@ export function cpuSecondsOf(pid) {
     return NaN;
   }
 }
+
+/**
+ * The few service metrics the bench reports (Prometheus text from GET /metrics), or undefined when the service has
+ * none (the fake). Counters are summed over their labels.
+ */
+export async function scrapeMetrics(httpUrl) {
+  let text;
+  try {
+    const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (res.status !== 200) return undefined;
+    text = await res.text();
+  } catch {
+    return undefined;
+  }
+  const sums = new Map();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m === null) continue;
+    sums.set(m[1], (sums.get(m[1]) ?? 0) + Number(m[3]));
+    if (m[1] === 'authz_decisions_total') {
+      const reason = /reason="([^"]*)"/.exec(m[2] ?? '')?.[1] ?? '';
+      sums.set(`reason:${reason}`, (sums.get(`reason:${reason}`) ?? 0) + Number(m[3]));
+    }
+  }
+  const get = (name) => sums.get(name) ?? NaN;
+  return {
+    cacheHits: get('authz_token_cache_hits_total'),
+    cacheMisses: get('authz_token_cache_misses_total'),
+    cacheEntries: get('authz_token_cache_entries'),
+    internalErrors: get('authz_internal_errors_total'),
+    heapUsedMb: get('authz_process_nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMb: get('authz_process_nodejs_heap_size_total_bytes') / 2 ** 20,
+    reasons: Object.fromEntries([...sums].filter(([k]) => k.startsWith('reason:')).map(([k, v]) => [k.slice(7), v])),
+  };
+}
+
+/** Differences of the counters between two scrapes. */
+export function metricsDelta(before, after) {
+  if (before === undefined || after === undefined) return undefined;
+  const reasons = {};
+  for (const [k, v] of Object.entries(after.reasons)) {
+    const d = v - (before.reasons[k] ?? 0);
+    if (d !== 0) reasons[k] = d;
+  }
+  const hits = after.cacheHits - before.cacheHits;
+  const misses = after.cacheMisses - before.cacheMisses;
+  return {
+    cacheHits: hits,
+    cacheMisses: misses,
+    cacheHitRatio: hits / (hits + misses),
+    internalErrors: after.internalErrors - before.internalErrors,
+    cacheEntries: after.cacheEntries,
+    heapUsedMb: after.heapUsedMb,
+    reasons,
+  };
+}
