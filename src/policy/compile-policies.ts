@@ -66,12 +66,18 @@ export function compilePolicies(
   return { ok: true, snapshot, warnings: issues };
 }
 
-/** Reads, validates and compiles everything under `path`. */
-export function buildSnapshot(path: string, options: CompileOptions): BuildResult {
+/**
+ * Reads, validates and compiles everything under `path`. With `unlessDigest`, returns `'unchanged'` without
+ * compiling when the files hash to that digest (the 5 s reload poll stays cheap).
+ */
+export function buildSnapshot(path: string, options: CompileOptions): BuildResult;
+export function buildSnapshot(path: string, options: CompileOptions, unlessDigest: string | undefined): BuildResult | 'unchanged';
+export function buildSnapshot(path: string, options: CompileOptions, unlessDigest?: string): BuildResult | 'unchanged' {
   const read = readDocuments(path);
   const hash = createHash('sha256');
   for (const s of read.sources) hash.update(s.file).update('\0').update(s.text).update('\0');
   const digest = hash.digest('hex');
+  if (unlessDigest !== undefined && digest === unlessDigest && read.issues.length === 0) return 'unchanged';
   const compiled = compilePolicies(read.documents, options, digest);
   if (read.issues.some((i) => i.severity === 'error')) {
     return { ok: false, issues: [...read.issues, ...(compiled.ok ? compiled.warnings : compiled.issues)] };

@@ -73,11 +73,15 @@ export class PolicyStore {
 
   private async reloadOnce(): Promise<void> {
     this.lastReloadAt = new Date();
-    let r: BuildResult;
+    let r: BuildResult | 'unchanged';
     try {
-      r = buildSnapshot(this.path, this.options);
+      r = buildSnapshot(this.path, this.options, this.lastError.length === 0 ? this.snapshot?.digest : undefined);
     } catch (err) {
       r = { ok: false, issues: [{ file: this.path, document: 0, path: '', message: `reload failed: ${String(err)}`, severity: 'error' }] };
+    }
+    if (r === 'unchanged') {
+      this.events.onReload('unchanged', [], this.snapshot);
+      return;
     }
     if (!r.ok) {
       this.lastError = r.issues.filter((i) => i.severity === 'error').map(formatIssue);
