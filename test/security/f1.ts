@@ -14,6 +14,9 @@
 import { KeyObject, constants, createHmac, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { generateTestKey, type TestKey } from '../helpers/tokens.js';
 
+/** The WebCrypto key type node:crypto's KeyObject.from takes (jose keys are WebCrypto keys). */
+export type WebCryptoKey = Parameters<typeof KeyObject.from>[0];
+
 export const ISSUER = 'https://issuer.test';
 
 export interface F1Keys {
@@ -39,7 +42,7 @@ export async function f1Keys(): Promise<F1Keys> {
     generateTestKey('HS256', 'hs1'),
     generateTestKey('RS256', 'k1'),
   ]);
-  const k1Pem = createPublicKey(KeyObject.from(k1.privateKey as CryptoKey)).export({ type: 'spki', format: 'pem' }).toString();
+  const k1Pem = createPublicKey(KeyObject.from(k1.privateKey as WebCryptoKey)).export({ type: 'spki', format: 'pem' }).toString();
   return { k1, ec1, ed1, hs1, attacker, k1Pem };
 }
 
@@ -87,7 +90,7 @@ export function b64u(value: string | Uint8Array): string {
 export function signBytes(key: TestKey, alg: string, signingInput: string): Buffer {
   const data = Buffer.from(signingInput, 'ascii');
   if (key.privateKey instanceof Uint8Array) return createHmac(`sha${alg.slice(2)}`, key.privateKey).update(data).digest();
-  const k = KeyObject.from(key.privateKey as CryptoKey);
+  const k = KeyObject.from(key.privateKey as WebCryptoKey);
   const hash = `sha${alg.slice(2)}`;
   if (alg.startsWith('RS')) return nodeSign(hash, data, k);
   if (alg.startsWith('PS')) return nodeSign(hash, data, { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });

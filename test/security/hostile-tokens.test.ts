@@ -10,7 +10,7 @@ import { startTestService, type TestService } from '../helpers/service.js';
 import { mintToken } from '../helpers/tokens.js';
 import type { CheckRequestInput } from '../helpers/upstream-client.js';
 import { type Expected, HostileTally, expectDecision } from './expect-decision.js';
-import { ISSUER, alignToSecond, b64u, f1Keys, f1Policies, nowSec, signBytes, signRaw, validClaims, type F1Keys } from './f1.js';
+import { ISSUER, alignToSecond, b64u, f1Keys, f1Policies, nowSec, signBytes, signRaw, validClaims, type F1Keys, type WebCryptoKey } from './f1.js';
 
 const API = '/api/v1/products/0';
 const EXEMPT = '/productpage';
@@ -133,7 +133,7 @@ describe('§1.2 algorithms, keys and key selection', () => {
   const ecDer = (): string => {
     const h = b64u(JSON.stringify({ alg: 'ES256', kid: 'ec1' }));
     const p = b64u(JSON.stringify(validClaims()));
-    const der = nodeSign('sha256', Buffer.from(`${h}.${p}`), { key: KeyObject.from(keys.ec1.privateKey as CryptoKey), dsaEncoding: 'der' });
+    const der = nodeSign('sha256', Buffer.from(`${h}.${p}`), { key: KeyObject.from(keys.ec1.privateKey as WebCryptoKey), dsaEncoding: 'der' });
     return `${h}.${p}.${der.toString('base64url')}`;
   };
   it.each<Row>([

@@ -18,7 +18,7 @@ afterEach(async () => {
 interface Rig {
   readonly server: JwksServer;
   readonly store: KeyStore;
-  readonly source: KeySource;
+  readonly source: Extract<KeySource, { kind: 'remote' }>;
   readonly clock: { ms: number };
   readonly warnings: string[];
 }
