@@ -13,6 +13,7 @@ import { type Expected, HostileTally, expectDecision } from './expect-decision.j
 import { ISSUER, alignToSecond, b64u, f1Keys, f1Policies, nowSec, signBytes, signRaw, validClaims, type F1Keys, type WebCryptoKey } from './f1.js';
 
 const API = '/api/v1/products/0';
+const ISSUER_B = 'https://issuer-b.test';
 const EXEMPT = '/productpage';
 
 let keys: F1Keys;
@@ -23,7 +24,20 @@ const tally = new HostileTally();
 beforeAll(async () => {
   keys = await f1Keys();
   evil = await startJwksServer({ '/evil.json': { body: JSON.stringify({ keys: [{ ...keys.attacker.publicJwk, kid: 'evil' }] }) } });
-  svc = await startTestService(f1Policies(keys));
+  // Issuer B: its own JWKS holds the attacker's key under kid k1 (with alg RS256), read only from header x-b-token.
+  const b = JSON.stringify({ keys: [{ ...keys.attacker.publicJwk, alg: 'RS256' }] });
+  svc = await startTestService({
+    ...f1Policies(keys),
+    'b.yaml': `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: b, namespace: istio-system}
+spec:
+  jwtRules:
+  - issuer: ${ISSUER_B}
+    jwks: '${b}'
+    fromHeaders: [{name: x-b-token}]
+`,
+  });
 });
 afterAll(async () => {
   console.log(tally.summary('hostile-tokens'));
@@ -161,6 +175,11 @@ describe('§1.2 algorithms, keys and key selection', () => {
     { name: 'known kid k1, signed by the attacker', input: () => bearer(signRaw(keys.attacker, k1Header(), validClaims())), status: 401, reason: 'signature_invalid' },
     { name: 'embedded jwk header with the attacker key', input: () => bearer(signRaw(keys.attacker, { alg: 'RS256', jwk: { ...keys.attacker.publicJwk, kid: undefined } }, validClaims())), status: 401, reason: 'signature_invalid' },
     { name: 'x5c header with attacker material', input: () => bearer(signRaw(keys.attacker, { alg: 'RS256', x5c: [b64u('not a certificate').replace(/-/g, '+')] }, validClaims())), status: 401, reason: 'signature_invalid' },
+    { name: 'iss of F1, kid k1, signed with issuer B\'s key that also uses kid k1 (keys are scoped by issuer)', input: () => bearer(signRaw(keys.attacker, k1Header(), validClaims())), status: 401, reason: 'signature_invalid' },
+    { name: 'issuer B token in its own location is allowed', input: () => ({ path: API, headers: { 'x-b-token': signRaw(keys.attacker, k1Header(), validClaims({ iss: ISSUER_B })) } }), status: 200 },
+    { name: 'issuer B token in Authorization (configured only for F1) is issuer_unknown', input: () => bearer(signRaw(keys.attacker, k1Header(), validClaims({ iss: ISSUER_B }))), status: 401, reason: 'issuer_unknown' },
+    { name: 'F1 token in x-b-token (configured only for B) is issuer_unknown', input: () => ({ path: API, headers: { 'x-b-token': rs(k1Header()) } }), status: 401, reason: 'issuer_unknown' },
+    { name: 'PS256 against a JWK that says alg RS256', input: () => ({ path: API, headers: { 'x-b-token': signRaw(keys.attacker, { alg: 'PS256', kid: 'k1' }, validClaims({ iss: ISSUER_B }), 'PS256') } }), status: 401, reason: 'key_not_found' },
     {
       name: 'jku pointing at a local attacker JWKS: 401 and no fetch',
       input: () => bearer(signRaw(keys.attacker, { alg: 'RS256', kid: 'evil', jku: `${evil.url}/evil.json` }, validClaims())),
