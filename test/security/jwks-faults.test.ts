@@ -91,6 +91,16 @@ describe('keys that cannot be had: 401 jwks_unavailable, exempt path still open'
     expect(jwks.count()).toBeGreaterThanOrEqual(1);
   });
 
+  it('several tokens while the fetch fails are answered, not crashed on (Envoy CVE-2025-64527)', async () => {
+    const { svc } = await setup({ status: 500 });
+    const [a, b] = await Promise.all([tokenFor(await k1), tokenFor(await k2)]);
+    const two = await svc.check({ path: `${API}?access_token=${b}`, headers: { authorization: `Bearer ${a}` } });
+    expect({ status: httpStatusOf(two), reason: (bodyOf(two) as { error?: string }).error }).toEqual({ status: 401, reason: 'multiple_tokens' });
+    const same = await svc.check({ path: `${API}?access_token=${a}`, headers: { authorization: `Bearer ${a}` } });
+    expect({ status: httpStatusOf(same), reason: (bodyOf(same) as { error?: string }).error }).toEqual(UNAVAILABLE);
+    expect(await decide(svc, undefined, '/productpage')).toEqual({ status: 200, reason: undefined });
+  });
+
   it('a body over 512 KiB is refused even though it holds a good key', async () => {
     const good = JSON.parse(jwksOf(await k1)) as { keys: unknown[] };
     const { svc } = await setup({ body: JSON.stringify({ ...good, pad: 'x'.repeat(600 * 1024) }) });
