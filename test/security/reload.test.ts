@@ -103,6 +103,27 @@ describe('hot reload under traffic', () => {
   });
 });
 
+describe('reload with a new remote issuer', () => {
+  it('fetches the new keys before the swap: the first token after reload() is allowed, one fetch', async () => {
+    const key = await generateTestKey('RS256', 'k1');
+    const jwks = await startJwksServer({ '/jwks.json': { body: jwksOf(key), delayMs: 150 } });
+    cleanup.push(() => jwks.close());
+    const svc = await startTestService({ 'p.yaml': POLICY_A }, { 'log-level': 'warn' });
+    cleanup.push(() => svc.close());
+    const token = await mintToken(key, { iss: 'https://new.test', sub: 'alice' });
+    svc.write(
+      'ra.yaml',
+      `apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {name: new, namespace: istio-system}\nspec:\n  jwtRules:\n  - {issuer: https://new.test, jwksUri: '${jwks.url}/jwks.json'}\n`,
+    );
+    await svc.handle.store.reload();
+    expect(jwks.count()).toBe(1);
+    jwks.set('/jwks.json', { status: 500 });
+    const resp = await svc.check({ path: '/y', headers: { authorization: `Bearer ${token}` } });
+    expect(httpStatusOf(resp)).toBe(200);
+    expect(jwks.count()).toBe(1);
+  });
+});
+
 describe('fail-fast on invalid policies at start', () => {
   it('startService rejects with every issue (file#doc path: message), no partial policy set', async () => {
     const err = await startTestService({ 'a.yaml': BROKEN, 'b.yaml': POLICY_B.replace('action: ALLOW', 'action: MAYBE') }).then(

@@ -162,6 +162,16 @@ describe('what counts as keys', () => {
     expect(r.warnings.join('\n')).not.toContain(String(priv.d));
   });
 
+  it('a set of more than 64 keys is refused as a whole (a kid-less token costs one check per candidate)', async () => {
+    const k = (await generateTestKey('ES256', null)).publicJwk;
+    const r = await rig({ body: JSON.stringify({ keys: Array.from({ length: 65 }, () => k) }) });
+    expect(await r.store.get(r.source, soon(r))).toBeUndefined();
+    expect(r.store.status()[0]?.lastError).toMatch(/more than 64 keys/);
+    r.server.set('/jwks.json', { body: JSON.stringify({ keys: Array.from({ length: 64 }, () => k) }) });
+    r.clock.ms += 30_000;
+    expect((await r.store.refreshForUnknownKid(r.source, soon(r)))?.keys).toHaveLength(64);
+  });
+
   it('a rotation gives a new generation; an identical refetch keeps it', async () => {
     const k1 = await generateTestKey('RS256', 'k1');
     const r = await rig({ body: jwksOf(k1) });
