@@ -2,14 +2,14 @@
 // See docs/bench.md for what is measured and how to read it. Everything binds to 127.0.0.1; every child is
 // stopped at the end, on error and on Ctrl-C.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { formatTop, topSelfTime } from './lib/cpu-profile.mjs';
 import { installCleanup, memoryOf, stopAll } from './lib/processes.mjs';
 import { REPO_ROOT } from './lib/proto.mjs';
 import { printReport, finalLine } from './lib/report.mjs';
 import { checkOutcome, mintScenarioTokens, scenarioList } from './lib/scenarios.mjs';
-import { cpuSecondsOf, envNumber, metricsDelta, prepareWorld, scrapeMetrics, startGenerator, startNull, startOurs, stopOurs } from './lib/setup.mjs';
+import { cpuSecondsOf, envNumber, gcProbeOptions, liveMemoryOf, metricsDelta, prepareWorld, scrapeMetrics, startGenerator, startNull, startOurs, stopOurs } from './lib/setup.mjs';
 import { median } from './lib/stats.mjs';
 
 const cfg = {
@@ -42,7 +42,8 @@ main().then(
 async function main() {
   const started = Date.now();
   mkdirSync(OUT, { recursive: true });
-  console.log(`bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), service=${process.env.BENCH_SERVICE ?? 'dist'}`);
+  // Other work on the machine skews every figure: the load average is printed at the start and the end.
+  console.log(`bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}, service=${process.env.BENCH_SERVICE ?? 'dist'}, client=${process.env.BENCH_CLIENT ?? 'http2'}`);
   console.log(`bench: ${JSON.stringify(cfg)}`);
   const world = await prepareWorld();
   try {
@@ -50,10 +51,11 @@ async function main() {
     const files = await mintScenarioTokens(world.dir, world.issuers, cfg);
     const sizes = Object.entries(files).map(([k, f]) => `${k} ${f.count}×${f.avgBytes.toFixed(0)} B`);
     console.log(`bench: minted tokens in ${((Date.now() - mintStart) / 1000).toFixed(1)} s (${sizes.join(', ')}); policies: ${world.written.authorizationPolicies} AuthorizationPolicies + 1 RequestAuthentication (3 issuers)`);
-    const targets = { null: await startNull(), ours: await startOurs({ policiesDir: world.policiesDir }) };
+    const probe = gcProbeOptions(world.dir);
+    const targets = { null: await startNull(), ours: await startOurs({ policiesDir: world.policiesDir, nodeArgs: probe.nodeArgs, env: probe.env }) };
     const gen = await startGenerator();
     const scenarios = scenarioList(files);
-    const results = { cfg, throughput: {}, latency: {}, rss: {}, memory: undefined, failures: [], profiles: {} };
+    const results = { cfg, loadAverageAtStart: loadavg(), throughput: {}, latency: {}, rss: {}, memory: undefined, failures: [], profiles: {} };
     const fail = (what, problems) => {
       const line = `bench: SCENARIO FAILED ${what}: ${problems.join('; ')}`;
       console.error(line);
@@ -105,20 +107,25 @@ async function main() {
     // 3. Memory: every one of the distinct tokens once through our service, RSS before and after.
     if (files.memory !== undefined) {
       const s = { id: 'e', title: `(e) ${files.memory.count} distinct tokens once`, tokens: files.memory.file, path: scenarios[0].path, expect: 'ok', okHeader: 'x-jwt-sub' };
+      const liveBefore = await liveMemoryOf(targets.ours, probe.file);
       const before = memoryOf(targets.ours.pid);
       const m0 = await scrapeMetrics(targets.ours.httpUrl);
       const oursRun = await gen.run({ ...closedSpec(s, targets.ours), once: true, warmupSeconds: 0 });
       const after = memoryOf(targets.ours.pid);
       oursRun.metrics = metricsDelta(m0, await scrapeMetrics(targets.ours.httpUrl));
+      const liveAfter = await liveMemoryOf(targets.ours, probe.file);
+      // Live heap per cached verification: heap growth after full GCs over the growth of the token cache.
+      const live = liveBefore === undefined || liveAfter === undefined ? undefined : { before: liveBefore, after: liveAfter, bytesPerEntry: oursRun.metrics === undefined ? NaN : ((liveAfter.heapUsedMb - liveBefore.heapUsedMb) * 2 ** 20) / (oursRun.metrics.cacheEntries - m0.cacheEntries) };
       const nullRun = await gen.run({ ...closedSpec(s, targets.null), seconds: cfg.seconds });
       for (const [name, r] of [['ours', oursRun], ['null', nullRun]]) {
         const problems = checkOutcome(s, name, r);
         if (problems.length > 0) fail(`e ${name}`, problems);
       }
-      results.memory = { scenario: s, before, after, ours: oursRun, null: nullRun, nullRss: memoryOf(targets.null.pid) };
+      results.memory = { scenario: s, before, after, live, ours: oursRun, null: nullRun, nullRss: memoryOf(targets.null.pid) };
       const mm = oursRun.metrics;
       const cacheNote = mm === undefined ? '' : `; token cache ${mm.cacheEntries} entries, heap used ${mm.heapUsedMb.toFixed(0)} MiB`;
       console.log(`bench: memory e ours ${oursRun.rps.toFixed(0)} req/s over ${oursRun.completed} unique tokens, RSS ${before.rssMb.toFixed(0)} → ${after.rssMb.toFixed(0)} MiB (peak ${after.hwmMb.toFixed(0)})${cacheNote}`);
+      if (live !== undefined) console.log(`bench: memory e after full GC: heap ${live.before.heapUsedMb.toFixed(0)} → ${live.after.heapUsedMb.toFixed(0)} MiB, RSS ${live.after.rssMb.toFixed(0)} MiB, ≈ ${(live.bytesPerEntry / 1024).toFixed(1)} KiB live heap per cached token`);
     }
     results.jwksFetches = { ...world.jwks.fetches };
 
@@ -148,7 +155,7 @@ async function main() {
     const file = join(OUT, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     printReport(results, scenarios);
-    console.log(`bench: full results in ${file}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`bench: full results in ${file}; total ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     if (results.failures.length > 0) console.log(`bench: ${results.failures.length} scenario checks FAILED (see above)`);
     console.log(finalLine(results));
     return results.failures.length > 0 ? 1 : 0;

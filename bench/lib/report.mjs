@@ -60,6 +60,9 @@ export function printReport(results, scenarios) {
   lines.push(`Load generator CPU while driving the null server: ${fmt(gen)}% of one core (near 100% means the null figures are generator-bound).`);
   if (m?.ours.metrics !== undefined) {
     lines.push(`After (e): token cache ${fmt(m.ours.metrics.cacheEntries)} entries, heap used ${fmt(m.ours.metrics.heapUsedMb)} MiB of RSS ${fmt(m.after.rssMb)} MiB.`);
+    if (m.live !== undefined) {
+      lines.push(`After a full GC: heap ${fmt(m.live.after.heapUsedMb)} MiB live (${fmt(m.live.before.heapUsedMb)} before (e)), RSS ${fmt(m.live.after.rssMb)} MiB; ≈ ${fmt(m.live.bytesPerEntry / 1024, 1)} KiB of live heap per cached token.`);
+    }
   }
   lines.push(`JWKS fetches during the run: ${JSON.stringify(results.jwksFetches ?? {})}; null server RSS ${fmt(results.memory?.nullRss?.rssMb)} MiB.`);
   for (const line of lines) console.log(line);

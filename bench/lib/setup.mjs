@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIssuers, startJwksServer } from './issuers.mjs';
 import { writePolicies } from './policies.mjs';
-import { forkReady, freePort, generatorClient, spawnTracked, stop, waitForHttp200 } from './processes.mjs';
+import { pathToFileURL } from 'node:url';
+import { forkReady, freePort, generatorClient, memoryOf, spawnTracked, stop, waitForHttp200 } from './processes.mjs';
 import { REPO_ROOT } from './proto.mjs';
 
 export const HOST = '127.0.0.1';
@@ -168,4 +169,32 @@ export function metricsDelta(before, after) {
     heapUsedMb: after.heapUsedMb,
     reasons,
   };
+}
+
+/** Node flags and env that load gc-probe.mjs into our service (BENCH_GC_PROBE=0 turns it off). */
+export function gcProbeOptions(dir) {
+  if (process.env.BENCH_GC_PROBE === '0') return { nodeArgs: [], env: {}, file: undefined };
+  const file = join(dir, 'gc-probe.json');
+  return {
+    nodeArgs: ['--expose-gc', `--import=${pathToFileURL(join(REPO_ROOT, 'bench', 'lib', 'gc-probe.mjs')).href}`],
+    env: { BENCH_GC_PROBE_FILE: file },
+    file,
+  };
+}
+
+/** Asks our service for a full GC and its memory after it (MiB), or undefined without the probe. */
+export async function liveMemoryOf(ours, probeFile) {
+  if (probeFile === undefined) return undefined;
+  const since = Date.now();
+  ours.child.kill('SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const m = JSON.parse(readFileSync(probeFile, 'utf8'));
+      if (m.at >= since) return { heapUsedMb: m.heapUsed / 2 ** 20, rssMb: memoryOf(ours.pid).rssMb };
+    } catch {
+      // not written yet
+    }
+  }
+  return undefined;
 }
