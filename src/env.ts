@@ -40,6 +40,7 @@ export const FLAGS = {
   'jwks-allow-link-local': { schema: bool, default: 'false', help: 'allow JWKS URIs resolving to link-local / cloud metadata addresses' },
   'allow-start-without-keys': { schema: bool, default: 'false', help: 'become ready before every remote JWKS was fetched once' },
   'ready-timeout': { schema: duration, default: '30s', help: 'how long serve waits for the first JWKS fetches before logging a warning' },
+  'strict-bearer': { schema: bool, default: 'false', help: 'answer 401 to "authorization: bearer <t>" in the wrong case (Istio: no token)' },
   'require-expiration': { schema: bool, default: 'false', help: 'refuse Istio/Kyma tokens without exp (Envoy accepts them)' },
   'kyma-unmatched-status': { schema: z.coerce.number().pipe(z.union([z.literal(403), z.literal(404)])), default: '403', help: 'status for Kyma APIRule requests matching no rule (Kyma answers 404)' },
   'token-cache-entries': { schema: z.coerce.number().int().min(0), default: '50000', help: 'verified-token cache entries (0 disables)' },

@@ -21,6 +21,8 @@ export interface CheckDeps {
   readonly now: () => number;
   readonly maxTokenBytes: number;
   readonly prepare: PrepareOptions;
+  /** [decision D5] `authorization: bearer <t>` (wrong case) is 401 instead of Istio's "no token". */
+  readonly strictBearer?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ async function decide(snapshot: PolicySnapshot, req: PreparedRequest, deps: Chec
   let identity: Identity | undefined;
 
   if (authns.length > 0) {
-    const authn = await authenticateWorkload(authns, req, verifyDeps, trace);
+    const authn = await authenticateWorkload(authns, req, verifyDeps, deps.strictBearer === true, trace);
     if ('kind' in authn) return authn;
     identity = authn.identity;
     if (authn.provider !== undefined && authn.via !== undefined) {
@@ -107,6 +109,7 @@ async function authenticateWorkload(
   authns: readonly WorkloadAuthn[],
   req: PreparedRequest,
   deps: VerifyDeps,
+  strictBearer: boolean,
   trace: TraceEntry[] | undefined,
 ): Promise<WorkloadIdentity | Decision> {
   if (req.isCorsPreflight) {
@@ -122,6 +125,10 @@ async function authenticateWorkload(
       if (entry === undefined) byLocation.set(key, { location: loc, authns: [w] });
       else entry.authns.push(w);
     }
+  }
+  if (strictBearer && hasMiscasedBearer(req, byLocation.values())) {
+    trace?.push({ step: 'extract', message: 'authorization scheme is not written "Bearer" (--strict-bearer)' });
+    return deny(401, 'token_malformed', 'authorization scheme must be written "Bearer"', undefined, 'invalid_request');
   }
   let token: string | undefined;
   const found: { location: TokenLocation; authns: WorkloadAuthn[] }[] = [];
@@ -155,4 +162,18 @@ async function authenticateWorkload(
     provider: result.provider,
     via: { identity: result.identity, forward: w?.forwardOriginalToken ?? true, locations: found.map((f) => f.location) },
   };
+}
+
+/**
+ * RFC 9110 §11.1 makes the scheme case-insensitive, Envoy's prefix match does not: `bearer <t>` is "no token" for
+ * Istio, yet the upstream still receives the unverified token. `--strict-bearer` refuses it instead.
+ */
+function hasMiscasedBearer(req: PreparedRequest, locations: Iterable<{ location: TokenLocation }>): boolean {
+  for (const { location } of locations) {
+    if (location.kind !== 'header' || location.prefix !== 'Bearer ') continue;
+    for (const v of req.attributes.headers.get(location.name) ?? []) {
+      if (!v.includes('Bearer ') && /^\s*bearer\s/i.test(v)) return true;
+    }
+  }
+  return false;
 }

@@ -48,7 +48,14 @@ interface Entry {
   failures: number;
   lastUnknownKid: number;
   timer: NodeJS.Timeout | undefined;
+  /** Last time a failure was logged (warnings are rate-limited: one per URI per minute). */
+  lastWarned: number;
+  /** Failures not logged since the last warning. */
+  suppressed: number;
 }
+
+/** One failure warning per key set per this long (security.md §3.6: log flooding is a DoS). */
+const WARN_INTERVAL_MS = 60_000;
 
 /** Status of one remote key set, for /readyz and /metrics. */
 export interface KeySetStatus {
@@ -85,7 +92,7 @@ export class KeyStore {
         existing.source = s;
         continue;
       }
-      const e: Entry = { key, source: s, set: undefined, lastSuccess: 0, attempted: false, lastError: undefined, inflight: undefined, failures: 0, lastUnknownKid: -Infinity, timer: undefined };
+      const e: Entry = { key, source: s, set: undefined, lastSuccess: 0, attempted: false, lastError: undefined, inflight: undefined, failures: 0, lastUnknownKid: -Infinity, timer: undefined, lastWarned: -Infinity, suppressed: 0 };
       this.entries.set(key, e);
       void this.refresh(e);
     }
@@ -232,7 +239,12 @@ export class KeyStore {
       e.failures += 1;
       e.lastError = err instanceof Error ? err.message : String(err);
       this.options.onFetch(e.key, 'failure', e.lastError);
-      this.options.onWarn({ jwksUri: redactUri(e.key), error: e.lastError, stale: e.set !== undefined }, 'jwks fetch failed');
+      const now = this.options.now();
+      if (now - e.lastWarned >= WARN_INTERVAL_MS) {
+        this.options.onWarn({ jwksUri: redactUri(e.key), error: e.lastError, stale: e.set !== undefined, failures: e.failures, suppressed: e.suppressed }, 'jwks fetch failed');
+        e.lastWarned = now;
+        e.suppressed = 0;
+      } else e.suppressed += 1;
     } finally {
       e.attempted = true;
     }

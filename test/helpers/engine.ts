@@ -61,14 +61,14 @@ export interface TestEngine {
   close(): void;
 }
 
-export function engineFor(yaml: string, options: { now?: () => number; compile?: Partial<CompileOptions>; cache?: boolean } = {}): TestEngine {
+export function engineFor(yaml: string, options: { now?: () => number; compile?: Partial<CompileOptions>; cache?: boolean; strictBearer?: boolean } = {}): TestEngine {
   const { snapshot, issues } = compileYaml(yaml, options.compile);
   if (snapshot === undefined) throw new Error(`policies do not compile:\n${issues.map(formatIssue).join('\n')}`);
   const now = options.now ?? Date.now;
   const keys = new KeyStore({ ...DEFAULT_KEYSTORE_OPTIONS, now, onWarn: () => undefined, onFetch: () => undefined });
   keys.register(providersOf(snapshot).map((p) => p.keys));
   const cache = new TokenCache(DEFAULT_TOKEN_CACHE_OPTIONS, now);
-  const deps: CheckDeps = { keys, cache: options.cache === false ? undefined : cache, now, maxTokenBytes: 8192, prepare: { pathNormalization: 'BASE', maxHeaders: 512 } };
+  const deps: CheckDeps = { keys, cache: options.cache === false ? undefined : cache, now, maxTokenBytes: 8192, prepare: { pathNormalization: 'BASE', maxHeaders: 512 }, strictBearer: options.strictBearer ?? false };
   return {
     snapshot,
     keys,

@@ -149,6 +149,17 @@ describe('token locations (semantics §0.4, §0.5, §1.2)', () => {
     if (principal !== undefined && d.kind === 'allow') expect(d.principal !== undefined).toBe(principal);
   });
 
+  it('--strict-bearer answers 401 to a wrongly cased scheme instead of "no token" (decision D5)', async () => {
+    const strict = engineFor(ra(rule(ISS, [k1])), { strictBearer: true });
+    try {
+      expect(await strict.decide({ headers: { authorization: `bearer ${token}` } })).toMatchObject({ kind: 'deny', status: 401, reason: 'token_malformed' });
+      expect(statusOf(await strict.decide({ headers: { authorization: 'Basic dXNlcjpwYXNz' } }))).toBe(200);
+      expect(statusOf(await strict.decide(bearer(token)))).toBe(200);
+    } finally {
+      strict.close();
+    }
+  });
+
   it('two different tokens answer error="invalid_request"', async () => {
     const d = await def.decide({ path: '/x?access_token=a.b.c', headers: { authorization: `Bearer ${token}` } });
     expect(d).toMatchObject({ kind: 'deny', reason: 'multiple_tokens', bearerError: 'invalid_request' });
