@@ -31,11 +31,25 @@ export function topSelfTime(file, limit = 15) {
     grouped.set(key, { name, location, us: (grouped.get(key)?.us ?? 0) + us });
   }
   const rows = [...grouped.values()].sort((a, b) => b.us - a.us).slice(0, limit);
+  const areas = new Map();
+  for (const g of grouped.values()) areas.set(areaOf(g), (areas.get(areaOf(g)) ?? 0) + g.us);
   return {
     totalMs: totalUs / 1000,
     idleMs: idleUs / 1000,
     rows: rows.map((r) => ({ name: r.name, location: r.location, selfMs: r.us / 1000, percent: (100 * r.us) / totalUs })),
+    areas: [...areas].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, percent: (100 * us) / totalUs })),
   };
+}
+
+/** Which part of the process a frame belongs to, for the per-area split. */
+function areaOf({ name, location }) {
+  if (location.startsWith('dist/')) return 'service (dist/)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(location);
+  if (pkg !== null) return pkg[1];
+  // node:internal/http2/core → node http2; node:events → node events.
+  if (location.startsWith('node:')) return `node ${/^node:(?:internal\/)?([^/:]+)/.exec(location)?.[1] ?? 'internals'}`;
+  if (name === '(garbage collector)') return 'GC';
+  return `native ${name}`;
 }
 
 function shorten(url) {
@@ -46,6 +60,7 @@ function shorten(url) {
 /** The summary as printable lines. */
 export function formatTop(summary) {
   const lines = [`  busy ${summary.totalMs.toFixed(0)} ms sampled (idle ${summary.idleMs.toFixed(0)} ms left out)`, '  self ms  % busy  function  (location)'];
+  lines.push(`  by area: ${summary.areas.slice(0, 8).map((a) => `${a.area} ${a.percent.toFixed(0)}%`).join(', ')}`);
   for (const r of summary.rows) {
     lines.push(`  ${r.selfMs.toFixed(0).padStart(7)}  ${r.percent.toFixed(1).padStart(6)}%  ${r.name}  (${r.location || 'native'})`);
   }

@@ -56,6 +56,11 @@ export function printReport(results, scenarios) {
     );
   }
   lines.push('');
+  for (const s of scenarios) {
+    const own = results.latency[s.id]?.oursAtOwnRate;
+    if (own === undefined) continue;
+    lines.push(`${s.title}: the fixed rate overloaded our service; at ${own.rate}/s (half its own max) ours p50 / p99 = ${fmt(own.result.latency.p50, 2)} / ${fmt(own.result.latency.p99, 2)} ms.`);
+  }
   const gen = median(scenarios.map((s) => summarizeScenario(results, s.id).generatorCpuPct));
   lines.push(`Load generator CPU while driving the null server: ${fmt(gen)}% of one core (near 100% means the null figures are generator-bound).`);
   if (m?.ours.metrics !== undefined) {
