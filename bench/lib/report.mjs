@@ -52,7 +52,7 @@ export function printReport(results, scenarios) {
   const m = results.memory;
   if (m !== undefined) {
     lines.push(
-      `| ${m.scenario.title} | ${fmt(m.null.rps)} | ${fmt(m.ours.rps)} | ${fmt(m.ours.rps / m.null.rps, 2)} | - | ${pct(100 * (m.ours.metrics?.cacheHitRatio ?? NaN))} | - | - | - | ${fmt(m.after.rssMb)} MiB (before ${fmt(m.before.rssMb)}, peak ${fmt(m.after.hwmMb)}) |`,
+      `| ${m.scenario.title} | ${fmt(m.null.rps)} | ${fmt(m.ours.rps)} | ${fmt(m.ours.rps / m.null.rps, 2)} | ${fmt(m.null.cpuUsPerCall)} / ${fmt(m.ours.cpuUsPerCall)} | ${pct(100 * (m.ours.metrics?.cacheHitRatio ?? NaN))} | - | - | - | ${fmt(m.after.rssMb)} MiB (before ${fmt(m.before.rssMb)}, peak ${fmt(m.after.hwmMb)}) |`,
     );
   }
   lines.push('');
