@@ -49,7 +49,7 @@ export async function check(
 async function decide(snapshot: PolicySnapshot, req: PreparedRequest, deps: CheckDeps, deadline: number, trace: TraceEntry[] | undefined): Promise<Decision> {
   const verifyDeps: VerifyDeps = { keys: deps.keys, cache: deps.cache, now: deps.now, deadline, maxTokenBytes: deps.maxTokenBytes };
   const scopeCtx: EvalContext = { request: req, identity: undefined };
-  const authns = snapshot.workloadAuthn.filter((w) => evaluatePredicate(w.scope, scopeCtx));
+  const authns = applicableAuthns(snapshot, scopeCtx);
   const headersToSet: HeaderToSet[] = [];
   const headersToRemove = new Set<string>();
   const queryToRemove = new Set<string>();
@@ -94,6 +94,61 @@ async function decide(snapshot: PolicySnapshot, req: PreparedRequest, deps: Chec
   };
 }
 
+type LocationGroups = ReadonlyMap<string, { readonly location: TokenLocation; readonly authns: WorkloadAuthn[] }>;
+const groupsByAuthns = new WeakMap<readonly WorkloadAuthn[], LocationGroups>();
+const subsetsBySnapshot = new WeakMap<PolicySnapshot, Map<string, readonly WorkloadAuthn[]>>();
+
+/**
+ * The RequestAuthentication rules that apply to a request. The same subsets recur (usually: all of them), so each
+ * distinct subset is one memoised array per snapshot and its location grouping is computed once.
+ */
+function applicableAuthns(snapshot: PolicySnapshot, ctx: EvalContext): readonly WorkloadAuthn[] {
+  const all = snapshot.workloadAuthn;
+  let key = '';
+  for (let i = 0; i < all.length; i++) {
+    const w = all[i];
+    key += w !== undefined && evaluatePredicate(w.scope, ctx) ? '1' : '0';
+  }
+  if (!key.includes('0')) return all;
+  let subsets = subsetsBySnapshot.get(snapshot);
+  if (subsets === undefined) subsetsBySnapshot.set(snapshot, (subsets = new Map()));
+  let subset = subsets.get(key);
+  if (subset === undefined) {
+    subset = Object.freeze(all.filter((_w, i) => key[i] === '1'));
+    if (subsets.size < 1024) subsets.set(key, subset);
+  }
+  return subset;
+}
+
+const providerLists = new WeakMap<readonly WorkloadAuthn[], readonly JwtProvider[]>();
+
+function providersOfAuthns(authns: readonly WorkloadAuthn[]): readonly JwtProvider[] {
+  let list = providerLists.get(authns);
+  if (list === undefined) {
+    list = authns.map((w) => w.provider);
+    providerLists.set(authns, list);
+  }
+  return list;
+}
+
+/** Locations of the given rules, each with the rules that read it (Envoy checks the issuer per location). */
+function locationsOf(authns: readonly WorkloadAuthn[]): LocationGroups {
+  let groups = groupsByAuthns.get(authns);
+  if (groups !== undefined) return groups;
+  const byLocation = new Map<string, { location: TokenLocation; authns: WorkloadAuthn[] }>();
+  for (const w of authns) {
+    for (const loc of w.locations) {
+      const key = locationKey(loc);
+      const entry = byLocation.get(key);
+      if (entry === undefined) byLocation.set(key, { location: loc, authns: [w] });
+      else entry.authns.push(w);
+    }
+  }
+  groups = byLocation;
+  groupsByAuthns.set(authns, groups);
+  return groups;
+}
+
 interface WorkloadIdentity {
   readonly identity: Identity | undefined;
   readonly provider: JwtProvider | undefined;
@@ -117,21 +172,13 @@ async function authenticateWorkload(
     trace?.push({ step: 'extract', message: 'CORS preflight: JWT verification skipped' });
     return { identity: undefined, provider: undefined, via: undefined };
   }
-  const byLocation = new Map<string, { location: TokenLocation; authns: WorkloadAuthn[] }>();
-  for (const w of authns) {
-    for (const loc of w.locations) {
-      const key = locationKey(loc);
-      const entry = byLocation.get(key);
-      if (entry === undefined) byLocation.set(key, { location: loc, authns: [w] });
-      else entry.authns.push(w);
-    }
-  }
+  const byLocation = locationsOf(authns);
   if (strictBearer && hasMiscasedBearer(req, byLocation.values())) {
     trace?.push({ step: 'extract', message: 'authorization scheme is not written "Bearer" (--strict-bearer)' });
     return deny(401, 'token_malformed', 'authorization scheme must be written "Bearer"', undefined, 'invalid_request');
   }
   let token: string | undefined;
-  const found: { location: TokenLocation; authns: WorkloadAuthn[] }[] = [];
+  const found: { readonly location: TokenLocation; readonly authns: WorkloadAuthn[] }[] = [];
   for (const entry of byLocation.values()) {
     for (const t of tokensAt(req, entry.location)) {
       if (token !== undefined && t !== token) {
@@ -147,9 +194,14 @@ async function authenticateWorkload(
     return { identity: undefined, provider: undefined, via: undefined };
   }
   trace?.push({ step: 'extract', message: 'token found', data: { locations: found.map((f) => locationKey(f.location)) } });
-  const candidates: WorkloadAuthn[] = [];
-  for (const f of found) for (const w of f.authns) if (!candidates.includes(w)) candidates.push(w);
-  const result = await verifyToken(token, candidates.map((w) => w.provider), deps);
+  let candidates: readonly WorkloadAuthn[];
+  if (found.length === 1 && found[0] !== undefined) candidates = found[0].authns;
+  else {
+    const merged: WorkloadAuthn[] = [];
+    for (const f of found) for (const w of f.authns) if (!merged.includes(w)) merged.push(w);
+    candidates = merged;
+  }
+  const result = await verifyToken(token, providersOfAuthns(candidates), deps);
   if (!result.ok) {
     trace?.push({ step: 'verify', message: result.message, data: { reason: result.reason } });
     // Audience mismatch is 403 but still carries error="invalid_token" (Envoy filter.cc).

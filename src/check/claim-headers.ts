@@ -29,7 +29,7 @@ export function claimHeaders(p: JwtProvider, identity: Identity): HeaderToSet[] 
  */
 export function claimHeaderValue(claims: Readonly<Record<string, unknown>>, path: string): string | undefined {
   let cur: unknown = claims;
-  for (const key of path.split('.')) {
+  for (const key of splitPath(path)) {
     if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<string, unknown>)[key];
   }
@@ -45,9 +45,28 @@ export function claimHeaderValue(claims: Readonly<Record<string, unknown>>, path
   return text;
 }
 
+const headerNames = new WeakMap<JwtProvider, readonly string[]>();
+
+const splitPaths = new Map<string, readonly string[]>();
+
+/** `a.b` → ['a', 'b'], memoised (claim paths come from configuration, so the map stays small). */
+function splitPath(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (parts === undefined) {
+    parts = Object.freeze(path.split('.'));
+    if (splitPaths.size < 10_000) splitPaths.set(path, parts);
+  }
+  return parts;
+}
+
 /** Every header name a provider may set: a client's own copy is always stripped (extractor.cc sanitizeHeaders). */
-export function outputHeaderNames(p: JwtProvider): string[] {
-  const names = p.outputClaimToHeaders.map((o) => o.header.toLowerCase());
-  if (p.outputPayloadToHeader !== undefined) names.push(p.outputPayloadToHeader.toLowerCase());
+export function outputHeaderNames(p: JwtProvider): readonly string[] {
+  let names = headerNames.get(p);
+  if (names === undefined) {
+    const list = p.outputClaimToHeaders.map((o) => o.header.toLowerCase());
+    if (p.outputPayloadToHeader !== undefined) list.push(p.outputPayloadToHeader.toLowerCase());
+    names = Object.freeze(list);
+    headerNames.set(p, names);
+  }
   return names;
 }

@@ -45,7 +45,8 @@ export function evaluateAuthorization(
     if (p.unmatchedStatus === 403) allowStatus = 403;
     if (rule !== undefined && allowedBy === undefined) {
       allowedBy = `${p.name} ${rule}`;
-      trace?.push({ step: 'authorize', message: 'ALLOW policy matched', data: { policy: p.name, rule } });
+      if (trace === undefined) break; // the answer is known; only a trace wants the remaining policies
+      trace.push({ step: 'authorize', message: 'ALLOW policy matched', data: { policy: p.name, rule } });
     }
   }
   if (!allowApplies) {

@@ -9,31 +9,67 @@ export interface EvalContext {
   readonly identity: Identity | undefined;
 }
 
-/** Evaluates a predicate. Pure, never throws on request data. */
+type Compiled = (ctx: EvalContext) => boolean;
+const compiledPredicates = new WeakMap<Predicate, Compiled>();
+
+/**
+ * Evaluates a predicate. Pure, never throws on request data. Each (frozen) predicate is compiled once into a
+ * closure tree and memoised by identity, so the Check path does no per-request dispatch over the model's shape.
+ */
 export function evaluatePredicate(p: Predicate, ctx: EvalContext): boolean {
+  return compiled(p)(ctx);
+}
+
+function compiled(p: Predicate): Compiled {
+  let f = compiledPredicates.get(p);
+  if (f === undefined) {
+    f = compile(p);
+    compiledPredicates.set(p, f);
+  }
+  return f;
+}
+
+function compile(p: Predicate): Compiled {
   switch (p.kind) {
     case 'true':
-      return true;
+      return () => true;
     case 'false':
-      return false;
-    case 'all':
-      for (const q of p.of) if (!evaluatePredicate(q, ctx)) return false;
-      return true;
-    case 'any':
-      for (const q of p.of) if (evaluatePredicate(q, ctx)) return true;
-      return false;
-    case 'not':
-      return !evaluatePredicate(p.of, ctx);
+      return () => false;
+    case 'all': {
+      // AND/OR have no side effects, so the cheap tests (method, path) run before claims and regexes.
+      const parts = byCost(p.of).map(compiled);
+      return (ctx) => {
+        for (const f of parts) if (!f(ctx)) return false;
+        return true;
+      };
+    }
+    case 'any': {
+      const parts = byCost(p.of).map(compiled);
+      return (ctx) => {
+        for (const f of parts) if (f(ctx)) return true;
+        return false;
+      };
+    }
+    case 'not': {
+      const inner = compiled(p.of);
+      return (ctx) => !inner(ctx);
+    }
     case 'authenticated':
-      return ctx.identity !== undefined;
+      return (ctx) => ctx.identity !== undefined;
     case 'requestPrincipal': {
       // Istio ≥ 1.21: iss and sub matched separately; no non-empty sub ⇒ no principal (semantics §1.5).
-      const id = ctx.identity;
-      if (id?.subject === undefined) return false;
-      return matchString(p.issuer, id.issuer) && matchString(p.subject, id.subject);
+      const iss = stringTest(p.issuer);
+      const sub = stringTest(p.subject);
+      return (ctx) => {
+        const id = ctx.identity;
+        return id?.subject !== undefined && iss(id.issuer) && sub(id.subject);
+      };
     }
-    case 'test':
-      return runTest(p.test, valueOf(p.attribute, ctx));
+    case 'test': {
+      const get = getter(p.attribute);
+      const test = valueTest(p.test);
+      return (ctx) => test(get(ctx));
+    }
     default:
       return assertNever(p);
   }
@@ -42,47 +78,80 @@ export function evaluatePredicate(p: Predicate, ctx: EvalContext): boolean {
 /** Attribute value: a string, a list (claims, repeated query parameters), or undefined when absent. */
 type Value = string | readonly string[] | undefined;
 
-function valueOf(a: Attribute, ctx: EvalContext): Value {
-  const r = ctx.request;
+/** Rough evaluation cost, to order the operands of `all`/`any`. */
+function cost(p: Predicate): number {
+  switch (p.kind) {
+    case 'true':
+    case 'false':
+    case 'authenticated':
+      return 0;
+    case 'test':
+      return p.attribute.kind === 'claim' ? 4 : p.test.kind === 'cidr' ? 3 : p.test.kind === 'string' && p.test.matcher.kind === 'regex' ? 5 : 1;
+    case 'requestPrincipal':
+      return 2;
+    case 'not':
+      return cost(p.of);
+    case 'all':
+    case 'any':
+      return p.of.reduce((n, q) => n + cost(q), 1);
+    default:
+      return assertNever(p);
+  }
+}
+
+function byCost(of: readonly Predicate[]): Predicate[] {
+  return [...of].sort((a, b) => cost(a) - cost(b));
+}
+
+function getter(a: Attribute): (ctx: EvalContext) => Value {
   switch (a.kind) {
     case 'method':
-      return r.attributes.method;
+      return (c) => c.request.attributes.method;
     case 'path':
-      return r.path;
+      return (c) => c.request.path;
     case 'host':
-      return r.attributes.host;
+      return (c) => c.request.attributes.host;
     case 'hostname':
-      return stripPort(r.hostLower);
+      return (c) => stripPort(c.request.hostLower);
     case 'destinationPort':
-      return r.attributes.destination.port === 0 ? undefined : String(r.attributes.destination.port);
+      return (c) => (c.request.attributes.destination.port === 0 ? undefined : String(c.request.attributes.destination.port));
     case 'header': {
-      const v = r.attributes.headers.get(a.name);
-      return v === undefined ? undefined : v.length === 1 ? v[0] : v.join(',');
+      const name = a.name;
+      return (c) => {
+        const v = c.request.attributes.headers.get(name);
+        return v === undefined ? undefined : v.length === 1 ? v[0] : v.join(',');
+      };
     }
-    case 'query':
-      return r.query.get(a.name);
+    case 'query': {
+      const name = a.name;
+      return (c) => c.request.query.get(name);
+    }
     case 'sourceIp':
-      return nonEmpty(r.attributes.source.address);
+      return (c) => nonEmpty(c.request.attributes.source.address);
     case 'remoteIp':
-      return nonEmpty(r.remoteIp);
+      return (c) => nonEmpty(c.request.remoteIp);
     case 'destinationIp':
-      return nonEmpty(r.attributes.destination.address);
+      return (c) => nonEmpty(c.request.attributes.destination.address);
     case 'sourcePrincipal':
-      return nonEmpty(r.attributes.source.principal);
+      return (c) => nonEmpty(c.request.attributes.source.principal);
     case 'destinationPrincipal':
-      return nonEmpty(r.attributes.destination.principal);
+      return (c) => nonEmpty(c.request.attributes.destination.principal);
     case 'namespace':
-      return nonEmpty(r.namespace);
-    case 'contextExtension':
-      return r.attributes.contextExtensions.get(a.name);
+      return (c) => nonEmpty(c.request.namespace);
+    case 'contextExtension': {
+      const name = a.name;
+      return (c) => c.request.attributes.contextExtensions.get(name);
+    }
     case 'sni':
-      return nonEmpty(r.attributes.sni);
+      return (c) => nonEmpty(c.request.attributes.sni);
     case 'issuer':
-      return ctx.identity?.issuer;
+      return (c) => c.identity?.issuer;
     case 'subject':
-      return ctx.identity?.subject;
-    case 'claim':
-      return ctx.identity === undefined ? undefined : claimValue(ctx.identity.matchClaims, a.path, a.coercion);
+      return (c) => c.identity?.subject;
+    case 'claim': {
+      const { path, coercion } = a;
+      return (c) => (c.identity === undefined ? undefined : claimValue(c.identity.matchClaims, path, coercion));
+    }
     default:
       return assertNever(a);
   }
@@ -121,50 +190,87 @@ function coerce(v: unknown, coercion: ClaimCoercion): string | undefined {
   return undefined; // objects and null never match
 }
 
-function runTest(t: ValueTest, v: Value): boolean {
-  if (v === undefined) return false;
+function valueTest(t: ValueTest): (v: Value) => boolean {
   switch (t.kind) {
     case 'exists':
-      return true;
-    case 'string':
-      if (typeof v === 'string') return matchString(t.matcher, v);
-      for (const e of v) if (matchString(t.matcher, e)) return true;
-      return false;
-    case 'cidr':
-      return typeof v === 'string' && inRanges(v, t.ranges);
-    case 'port':
-      return typeof v === 'string' && t.ports.includes(Number(v));
+      return (v) => v !== undefined;
+    case 'string': {
+      const m = stringTest(t.matcher);
+      return (v) => {
+        if (v === undefined) return false;
+        if (typeof v === 'string') return m(v);
+        for (const e of v) if (m(e)) return true;
+        return false;
+      };
+    }
+    case 'cidr': {
+      const ranges = t.ranges;
+      return (v) => typeof v === 'string' && inRanges(v, ranges);
+    }
+    case 'port': {
+      const ports = t.ports;
+      return (v) => typeof v === 'string' && ports.includes(Number(v));
+    }
     default:
       return assertNever(t);
   }
 }
 
-/** Tests one string. `ignoreCase` folds ASCII only (security.md §0.6); matcher values are pre-folded. */
-export function matchString(m: StringMatcher, raw: string): boolean {
+/** A string matcher as a closure (values are pre-folded when ignoreCase). */
+function stringTest(m: StringMatcher): (s: string) => boolean {
   switch (m.kind) {
     case 'nonEmpty':
-      return raw.length > 0;
+      return (s) => s.length > 0;
     case 'regex':
-      return m.regex.test(raw);
-    case 'exact':
-      return (m.ignoreCase ? asciiFold(raw) : raw) === m.value;
-    case 'prefix':
-      return (m.ignoreCase ? asciiFold(raw) : raw).startsWith(m.value);
-    case 'suffix':
-      return (m.ignoreCase ? asciiFold(raw) : raw).endsWith(m.value);
-    case 'contains':
-      return (m.ignoreCase ? asciiFold(raw) : raw).includes(m.value);
+      return (s) => m.regex.test(s);
+    case 'exact': {
+      const v = m.value;
+      return m.ignoreCase ? (s) => asciiFold(s) === v : (s) => s === v;
+    }
+    case 'prefix': {
+      const v = m.value;
+      return m.ignoreCase ? (s) => asciiFold(s).startsWith(v) : (s) => s.startsWith(v);
+    }
+    case 'suffix': {
+      const v = m.value;
+      return m.ignoreCase ? (s) => asciiFold(s).endsWith(v) : (s) => s.endsWith(v);
+    }
+    case 'contains': {
+      const v = m.value;
+      return m.ignoreCase ? (s) => asciiFold(s).includes(v) : (s) => s.includes(v);
+    }
     default:
       return assertNever(m);
   }
+}
+
+const compiledMatchers = new WeakMap<StringMatcher, (s: string) => boolean>();
+
+/** Tests one string. `ignoreCase` folds ASCII only (security.md §0.6); matcher values are pre-folded. */
+export function matchString(m: StringMatcher, raw: string): boolean {
+  let f = compiledMatchers.get(m);
+  if (f === undefined) {
+    f = stringTest(m);
+    compiledMatchers.set(m, f);
+  }
+  return f(raw);
 }
 
 function asciiFold(s: string): string {
   return /[A-Z]/.test(s) ? s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)) : s;
 }
 
+/** Parsed peer addresses: the same few proxies and clients repeat; bounded, cleared when full. */
+const ipCache = new Map<string, ReturnType<typeof parseIp> | null>();
+
 function inRanges(address: string, ranges: readonly CidrRange[]): boolean {
-  const ip = parseIp(address);
+  let ip = ipCache.get(address);
+  if (ip === undefined) {
+    if (ipCache.size >= 4096) ipCache.clear();
+    ip = parseIp(address) ?? null;
+    ipCache.set(address, ip);
+  }
+  if (ip === null) return false;
   if (ip === undefined) return false;
   for (const r of ranges) {
     if (r.version !== ip.version) continue;

@@ -35,21 +35,39 @@ export function prepareRequest(req: RequestAttributes, options: PrepareOptions):
   }
   if (/[\u0000-\u001f\u007f]/.test(rawQuery)) return bad('query string holds a control character');
   if (rawQuery.includes('%00')) return bad('query string holds %00');
-  const headers = req.headers;
-  const method = req.method;
-  return {
-    attributes: req,
-    path,
-    rawQuery,
-    query: parseQuery(rawQuery),
-    hostLower: asciiLowerHost(req.host),
-    namespace: req.contextExtensions.get('namespace') ?? NAMESPACE_IN_PRINCIPAL.exec(req.destination.principal)?.[1] ?? '',
-    cookies: parseCookies(headers.get('cookie')),
-    // `source.address` is Envoy's downstream remote address (XFF-derived when the HCM trusts XFF), never a
-    // client-supplied header: trusting x-forwarded-for here would let a client pick its own IP.
-    remoteIp: req.source.address,
-    isCorsPreflight: method === 'OPTIONS' && headers.has('origin') && headers.has('access-control-request-method'),
-  };
+  return new Prepared(req, path, rawQuery);
+}
+
+/** A prepared request; query and cookies are parsed on first use (most requests need neither). */
+class Prepared implements PreparedRequest {
+  readonly hostLower: string;
+  readonly namespace: string;
+  // `source.address` is Envoy's downstream remote address (XFF-derived when the HCM trusts XFF), never a
+  // client-supplied header: trusting x-forwarded-for here would let a client pick its own IP.
+  readonly remoteIp: string;
+  readonly isCorsPreflight: boolean;
+  private parsedQuery: ReadonlyMap<string, readonly string[]> | undefined = undefined;
+  private parsedCookies: ReadonlyMap<string, string> | undefined = undefined;
+
+  constructor(
+    readonly attributes: RequestAttributes,
+    readonly path: string,
+    readonly rawQuery: string,
+  ) {
+    const h = attributes.headers;
+    this.hostLower = asciiLowerHost(attributes.host);
+    this.namespace = attributes.contextExtensions.get('namespace') ?? NAMESPACE_IN_PRINCIPAL.exec(attributes.destination.principal)?.[1] ?? '';
+    this.remoteIp = attributes.source.address;
+    this.isCorsPreflight = attributes.method === 'OPTIONS' && h.has('origin') && h.has('access-control-request-method');
+  }
+
+  get query(): ReadonlyMap<string, readonly string[]> {
+    return (this.parsedQuery ??= parseQuery(this.rawQuery));
+  }
+
+  get cookies(): ReadonlyMap<string, string> {
+    return (this.parsedCookies ??= parseCookies(this.attributes.headers.get('cookie')));
+  }
 }
 
 function bad(message: string): Decision {
