@@ -6,7 +6,15 @@ import { createServer } from 'node:net';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
+/** Synchronous clean-ups (temp dirs) that must also run when the run is cut short. */
+const exitHooks = new Set();
 let handlersInstalled = false;
+
+/** Runs `fn` (synchronous) when the process exits, however it exits; returns a function that unregisters it. */
+export function onExit(fn) {
+  exitHooks.add(fn);
+  return () => exitHooks.delete(fn);
+}
 
 function track(child, name) {
   children.add(child);
@@ -22,6 +30,13 @@ export function installCleanup() {
   // Last resort: a synchronous SIGKILL of whatever is still alive when this process exits.
   process.on('exit', () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const fn of exitHooks) {
+      try {
+        fn();
+      } catch {
+        // best effort on the way out
+      }
+    }
   });
   const onSignal = (signal) => {
     console.error(`\nbench: ${signal}, stopping children`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createIssuers, startJwksServer } from './issuers.mjs';
 import { writePolicies } from './policies.mjs';
 import { pathToFileURL } from 'node:url';
-import { forkReady, freePort, generatorClient, memoryOf, spawnTracked, stop, waitForHttp200 } from './processes.mjs';
+import { forkReady, freePort, generatorClient, memoryOf, onExit, spawnTracked, stop, waitForHttp200 } from './processes.mjs';
 import { REPO_ROOT } from './proto.mjs';
 
 export const HOST = '127.0.0.1';
@@ -27,6 +27,11 @@ export async function prepareWorld() {
   const jwks = await startJwksServer(issuers);
   const policiesDir = join(dir, 'policies');
   const written = writePolicies(policiesDir, issuers, jwks.uriOf);
+  const removeDir = () => {
+    if (process.env.BENCH_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
+  };
+  // Also on Ctrl-C or a crash: the dir holds minted tokens and the policies.
+  const unregister = onExit(removeDir);
   return {
     dir,
     issuers,
@@ -35,7 +40,8 @@ export async function prepareWorld() {
     written,
     async cleanup() {
       await jwks.close();
-      if (process.env.BENCH_KEEP_TMP !== '1') rmSync(dir, { recursive: true, force: true });
+      removeDir();
+      unregister();
     },
   };
 }
