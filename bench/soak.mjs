@@ -171,7 +171,7 @@ async function main() {
     console.log(`soak: JWKS fetches ${JSON.stringify(summary.jwksFetches)} at s since start ${JSON.stringify(world.jwks.fetchTimes)}; full results in ${file}`);
     const failed = totals.allowShouldDeny > 0 || errorCount > 0;
     console.log(
-      `soak: ${failed ? 'FAILED' : 'ok'} requests=${totals.requests} allow_should_deny=${totals.allowShouldDeny} deny_should_allow=${totals.denyShouldAllow} errors=${errorCount} rss_first_mb=${fmt(summary.rssMb.first, 1)} rss_last_mb=${fmt(summary.rssMb.last, 1)} rss_max_mb=${fmt(summary.rssMb.max, 1)} rss_slope_after_warmup_mb_per_min=${fmt(rssSlope, 2)}`,
+      `soak: ${failed ? 'FAILED' : 'ok'} requests=${totals.requests} must_deny_denied=${totals.deniedGarbage} allow_should_deny=${totals.allowShouldDeny} deny_should_allow=${totals.denyShouldAllow} errors=${errorCount} rss_first_mb=${fmt(summary.rssMb.first, 1)} rss_last_mb=${fmt(summary.rssMb.last, 1)} rss_max_mb=${fmt(summary.rssMb.max, 1)} rss_slope_after_warmup_mb_per_min=${fmt(rssSlope, 2)}`,
     );
     return failed ? 1 : 0;
   } finally {
