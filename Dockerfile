@@ -40,5 +40,5 @@ EXPOSE 9191 8181
 # If you change --http-port, change the port here too.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8181/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "dist/cli.js", "serve", "--policies", "/policies"]
+ENTRYPOINT ["node", "--max-old-space-size=256", "dist/cli.js", "serve", "--policies", "/policies"]
 CMD ["--host", "0.0.0.0", "--grpc-port", "9191", "--http-port", "8181"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=256
 import { parseArgs } from 'node:util';
 import { FLAGS, type FlagName, envName, loadConfig } from './env.js';
 import { explain, parseHeaderFlags } from './explain.js';

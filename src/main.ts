@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { type CheckDeps, check } from './check/check.js';
 import { DEFAULT_KEYSTORE_OPTIONS, KeyStore } from './check/jwks.js';
@@ -45,6 +46,12 @@ export function compileOptionsOf(config: ServiceConfig): CompileOptions {
 
 /** Builds the key store, token cache and check dependencies from the configuration. */
 export function createEngine(config: ServiceConfig, logger: Logger, metrics: Metrics | undefined, now: () => number = Date.now): { keys: KeyStore; cache: TokenCache | undefined; deps: CheckDeps } {
+  // The shipped entry points cap the V8 heap (--max-old-space-size=256) so RSS follows the cache bounds; a cache
+  // configured larger than the heap can hold would end in an out-of-memory crash instead.
+  const heapMb = getHeapStatistics().heap_size_limit / 1048576;
+  if (config.tokenCacheEntries > 0 && heapMb < 2 * config.tokenCacheMb + 96) {
+    logger.warn({ heapLimitMb: Math.round(heapMb), tokenCacheMb: config.tokenCacheMb }, 'V8 heap limit is small for the token cache: start node with --max-old-space-size of at least 2 x token-cache-mb + 96');
+  }
   if (config.jwksInsecureSkipVerify) logger.warn('JWKS certificate verification is DISABLED (--jwks-insecure-skip-verify): keys can be forged in transit');
   if (process.env['NODE_TLS_REJECT_UNAUTHORIZED'] === '0') logger.warn('NODE_TLS_REJECT_UNAUTHORIZED=0 disables TLS verification for JWKS fetches');
   const keys = new KeyStore({

@@ -62,6 +62,8 @@ export async function startOurs({ policiesDir, nodeArgs = [], env = {}, name = '
   const grpcPort = await freePort(HOST);
   const httpPort = await freePort(HOST);
   const args = [
+    // As shipped (bin shebang, npm start, Dockerfile): the V8 heap capped so RSS follows the cache bounds.
+    '--max-old-space-size=256',
     ...nodeArgs,
     serviceEntry(),
     'serve',

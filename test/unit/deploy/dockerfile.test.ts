@@ -4,6 +4,7 @@
  * dropped by .dockerignore.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { flagsOf } from './manifests.js';
 import { copyParts, execForm, isIgnored, readDockerfile, readDockerignore } from './dockerfile.js';
@@ -54,9 +55,18 @@ describe('Dockerfile', () => {
   });
 
   it('serves policies from the declared volume', () => {
-    expect(entrypoint.slice(0, 3)).toEqual(['node', 'dist/cli.js', 'serve']);
+    expect(entrypoint.slice(0, 4)).toEqual(['node', '--max-old-space-size=256', 'dist/cli.js', 'serve']);
     expect(only('VOLUME')).toBe(flags.get('--policies'));
     expect(flags.get('--host')).toBe('0.0.0.0');
+  });
+
+  it('caps the V8 heap exactly as the bin shebang, npm start and the bench do', () => {
+    const root = join(import.meta.dirname, '../../..');
+    const flag = '--max-old-space-size=256';
+    expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flag}`);
+    expect((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start).toContain(`node ${flag} dist/cli.js serve`);
+    expect(readFileSync(join(root, 'bench/lib/setup.mjs'), 'utf8')).toContain(`'${flag}'`);
+    expect(entrypoint).toContain(flag);
   });
 
   it('exposes the gRPC and HTTP ports the command binds', () => {
