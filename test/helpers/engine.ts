@@ -3,7 +3,8 @@ import { DEFAULT_KEYSTORE_OPTIONS, KeyStore } from '../../src/check/jwks.js';
 import { DEFAULT_TOKEN_CACHE_OPTIONS, TokenCache } from '../../src/check/token-cache.js';
 import type { Decision, TraceEntry } from '../../src/model/decision.js';
 import { type PolicySnapshot, providersOf } from '../../src/model/policy.js';
-import type { RequestAttributes } from '../../src/model/request.js';
+import type { PreparedRequest, RequestAttributes } from '../../src/model/request.js';
+import { prepareRequest } from '../../src/check/prepare-request.js';
 import { type ConfigIssue, formatIssue } from '../../src/policy/config-issue.js';
 import { compilePolicies } from '../../src/policy/compile-policies.js';
 import { type CompileOptions, DEFAULT_COMPILE_OPTIONS } from '../../src/policy/dialects/types.js';
@@ -50,6 +51,13 @@ export function toAttributes(r: TestRequest): RequestAttributes {
     requestId: 'test-request',
     sni: r.sni ?? '',
   };
+}
+
+/** A request prepared as `check/prepare-request` does it (for tests that evaluate predicates directly). */
+export function preparedRequest(r: TestRequest): PreparedRequest {
+  const p = prepareRequest(toAttributes(r), { pathNormalization: 'BASE', maxHeaders: 512 });
+  if ('kind' in p) throw new TypeError(`request rejected: ${JSON.stringify(p)}`);
+  return p;
 }
 
 /** An engine over one snapshot with an injectable clock. */

@@ -3,10 +3,10 @@
  * files), build prepared requests and identities, and run the compiled first-match policies on them.
  */
 import { evaluatePredicate } from '../../../../../src/check/evaluate-predicate.js';
-import { prepareRequest } from '../../../../../src/check/prepare-request.js';
 import type { Identity } from '../../../../../src/model/identity.js';
 import type { SnapshotFragment } from '../../../../../src/model/policy.js';
 import type { PreparedRequest } from '../../../../../src/model/request.js';
+import { preparedRequest } from '../../../../helpers/engine.js';
 import type { ConfigIssue } from '../../../../../src/policy/config-issue.js';
 import { airlockDialect } from '../../../../../src/policy/dialects/airlock/index.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../../../src/policy/dialects/types.js';
@@ -100,25 +100,14 @@ export interface RequestSpec {
 
 /** A prepared request as `check/prepare-request` builds it. */
 export function request(target: string, spec: RequestSpec = {}): PreparedRequest {
-  const headers = new Map<string, readonly string[]>();
-  for (const [k, v] of Object.entries(spec.headers ?? {})) headers.set(k.toLowerCase(), typeof v === 'string' ? [v] : v);
-  const p = prepareRequest(
-    {
-      method: spec.method ?? 'GET',
-      scheme: 'https',
-      host: spec.host ?? 'api.example.com',
-      path: target,
-      headers,
-      source: { address: spec.ip ?? '10.0.0.1', port: 5000, principal: '' },
-      destination: { address: '10.0.0.2', port: 8000, principal: '' },
-      contextExtensions: new Map(),
-      requestId: 'test',
-      sni: '',
-    },
-    { pathNormalization: 'BASE', maxHeaders: 100 },
-  );
-  if ('kind' in p) throw new TypeError(`request rejected: ${JSON.stringify(p)}`);
-  return p;
+  return preparedRequest({
+    method: spec.method ?? 'GET',
+    host: spec.host ?? 'api.example.com',
+    path: target,
+    scheme: 'https',
+    ...(spec.headers === undefined ? {} : { headers: spec.headers }),
+    ...(spec.ip === undefined ? {} : { sourceAddress: spec.ip }),
+  });
 }
 
 /** A verified identity with these claims, matched as Airlock matches them (nothing split on spaces). */

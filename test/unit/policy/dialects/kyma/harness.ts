@@ -1,10 +1,10 @@
 /** Helpers for the Kyma dialect unit tests: compile YAML text, build prepared requests and identities, decide. */
 import { evaluateAuthorization } from '../../../../../src/check/evaluate-policy.js';
 import { evaluatePredicate } from '../../../../../src/check/evaluate-predicate.js';
-import { prepareRequest } from '../../../../../src/check/prepare-request.js';
 import type { Identity } from '../../../../../src/model/identity.js';
 import type { SnapshotFragment } from '../../../../../src/model/policy.js';
 import type { PreparedRequest } from '../../../../../src/model/request.js';
+import { preparedRequest } from '../../../../helpers/engine.js';
 import type { ConfigIssue } from '../../../../../src/policy/config-issue.js';
 import { kymaDialect } from '../../../../../src/policy/dialects/kyma/index.js';
 import { type CompileOptions, DEFAULT_COMPILE_OPTIONS } from '../../../../../src/policy/dialects/types.js';
@@ -58,23 +58,7 @@ export function jwt(authorizations?: string): string {
 
 /** A prepared request as `check/prepare-request` builds it. */
 export function request(method: string, target: string, host = HOST): PreparedRequest {
-  const p = prepareRequest(
-    {
-      method,
-      scheme: 'https',
-      host,
-      path: target,
-      headers: new Map(),
-      source: { address: '10.0.0.1', port: 5000, principal: '' },
-      destination: { address: '10.0.0.2', port: 8000, principal: '' },
-      contextExtensions: new Map(),
-      requestId: 'test',
-      sni: '',
-    },
-    { pathNormalization: 'BASE', maxHeaders: 100 },
-  );
-  if ('kind' in p) throw new TypeError(`request rejected: ${JSON.stringify(p)}`);
-  return p;
+  return preparedRequest({ method, path: target, host, scheme: 'https' });
 }
 
 /** A verified identity with these claims (scope/permission split on spaces, as verify-token does). */
