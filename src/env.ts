@@ -30,6 +30,7 @@ export const FLAGS = {
   'path-normalization': { schema: z.enum(['BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']), default: 'BASE', help: 'path normalisation before matching (Istio meshConfig pathNormalization)' },
   'max-token-bytes': { schema: positiveInt, default: '8192', help: 'longer tokens are refused with 401' },
   'max-headers': { schema: positiveInt, default: '512', help: 'requests with more headers get 400' },
+  'max-header-bytes': { schema: positiveInt, default: '98304', help: 'requests whose header names and values add up to more get 400' },
   'jwks-timeout': { schema: duration, default: '5s', help: 'default JWKS fetch timeout (rule timeout wins)' },
   'jwks-refresh': { schema: duration, default: '5m', help: 'background JWKS refresh interval (±10% jitter)' },
   'jwks-max-stale': { schema: duration, default: '24h', help: 'keep serving last good keys this long when refreshes fail' },

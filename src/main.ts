@@ -72,7 +72,7 @@ export function createEngine(config: ServiceConfig, logger: Logger, metrics: Met
     config.tokenCacheEntries === 0
       ? undefined
       : new TokenCache({ ...DEFAULT_TOKEN_CACHE_OPTIONS, maxEntries: config.tokenCacheEntries, maxBytes: config.tokenCacheMb * 1024 * 1024, maxTokenBytes: config.maxTokenBytes }, now);
-  const deps: CheckDeps = { keys, cache, now, maxTokenBytes: config.maxTokenBytes, prepare: { pathNormalization: config.pathNormalization, maxHeaders: config.maxHeaders }, strictBearer: config.strictBearer };
+  const deps: CheckDeps = { keys, cache, now, maxTokenBytes: config.maxTokenBytes, prepare: { pathNormalization: config.pathNormalization, maxHeaders: config.maxHeaders, maxHeaderBytes: config.maxHeaderBytes }, strictBearer: config.strictBearer };
   return { keys, cache, deps };
 }
 

@@ -11,12 +11,17 @@ export interface PrepareOptions {
   readonly pathNormalization: PathNormalization;
   /** Upper bound for the number of header values we look at (hostile input cap). */
   readonly maxHeaders: number;
+  /** Upper bound for the summed size of header names and values (Envoy's own default budget is 60 KiB). */
+  readonly maxHeaderBytes?: number;
 }
 
 /** Validates a request as HTTP and normalises what matchers look at, or returns the 400 deny. */
 export function prepareRequest(req: RequestAttributes, options: PrepareOptions): PreparedRequest | Decision {
   if (!METHOD.test(req.method)) return bad('method is not an upper-case HTTP token');
   if (req.headers.size > options.maxHeaders) return bad(`more than ${options.maxHeaders} headers`);
+  if (options.maxHeaderBytes !== undefined && headerBytes(req.headers, options.maxHeaderBytes) > options.maxHeaderBytes) {
+    return bad(`headers larger than ${options.maxHeaderBytes} bytes`);
+  }
   const target = req.path;
   const q = target.indexOf('?');
   const h = target.indexOf('#');
@@ -68,6 +73,16 @@ class Prepared implements PreparedRequest {
   get cookies(): ReadonlyMap<string, string> {
     return (this.parsedCookies ??= parseCookies(this.attributes.headers.get('cookie')));
   }
+}
+
+/** Summed length of names and values, stopping once past `limit`. */
+function headerBytes(headers: ReadonlyMap<string, readonly string[]>, limit: number): number {
+  let n = 0;
+  for (const [name, values] of headers) {
+    for (const v of values) n += name.length + v.length;
+    if (n > limit) break;
+  }
+  return n;
 }
 
 function bad(message: string): Decision {

@@ -76,7 +76,7 @@ export function engineFor(yaml: string, options: { now?: () => number; compile?:
   const keys = new KeyStore({ ...DEFAULT_KEYSTORE_OPTIONS, now, onWarn: () => undefined, onFetch: () => undefined });
   keys.register(providersOf(snapshot).map((p) => p.keys));
   const cache = new TokenCache(DEFAULT_TOKEN_CACHE_OPTIONS, now);
-  const deps: CheckDeps = { keys, cache: options.cache === false ? undefined : cache, now, maxTokenBytes: 8192, prepare: { pathNormalization: 'BASE', maxHeaders: 512 }, strictBearer: options.strictBearer ?? false };
+  const deps: CheckDeps = { keys, cache: options.cache === false ? undefined : cache, now, maxTokenBytes: 8192, prepare: { pathNormalization: 'BASE', maxHeaders: 512, maxHeaderBytes: 98304 }, strictBearer: options.strictBearer ?? false };
   return {
     snapshot,
     keys,

@@ -224,4 +224,7 @@ table('malformed requests are 400 before any policy', () => ap('rules: [{}]'), [
   { name: 'absolute-form target', req: { path: 'http://evil/api' }, status: 400 },
   { name: 'raw space in the path', req: { path: '/a b' }, status: 400 },
   { name: 'non-ASCII in the path', req: { path: '/é' }, status: 400 },
+  { name: 'headers over the byte budget', req: { path: '/', headers: { 'x-big': 'a'.repeat(99_000) } }, status: 400 },
+  { name: 'more headers than allowed', req: { path: '/', headers: Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`x-h${i}`, 'v'])) }, status: 400 },
+  { name: 'a large but allowed header', req: { path: '/', headers: { 'x-big': 'a'.repeat(60_000) } }, status: 200 },
 ]);
