@@ -1,4 +1,4 @@
-/** A verified token: who it names and what it claims. Claims never contain prototype tricks (null-prototype objects). */
+/** A verified token: who it names and what it claims. Claims are read with own-property lookups only (security.md §1.3). */
 export interface Identity {
   /** `iss` claim. */
   readonly issuer: string;
@@ -6,7 +6,7 @@ export interface Identity {
   readonly subject: string | undefined;
   /** RFC 7519 §4.1.3: `aud` as a list (a string becomes a one-element list). */
   readonly audiences: readonly string[];
-  /** The whole claim set as parsed (null-prototype objects at every level). */
+  /** The whole claim set as JSON.parse gave it (`__proto__` stays an own property; never merged into other objects). */
   readonly claims: Readonly<Record<string, unknown>>;
   /** Claims as matchers see them: space-delimited claims (`scope`, `permission`, …) split into lists. */
   readonly matchClaims: Readonly<Record<string, unknown>>;
